@@ -1,0 +1,1 @@
+"""rushes: learn a production from its own dailies and help fix its footage."""

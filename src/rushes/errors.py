@@ -1,0 +1,39 @@
+"""Errors raised by rushes.
+
+One root, :class:`RushesError`, with flat subclasses. Every message says what was received and
+what to do, in one line, so the CLI can print it as is (no traceback for a user mistake).
+"""
+
+from __future__ import annotations
+
+
+class RushesError(Exception):
+    """Root of every error rushes raises on purpose."""
+
+
+class MediaError(RushesError):
+    """A file could not be opened, probed or decoded as media."""
+
+
+class UnsupportedMediaError(MediaError):
+    """The file exists but is not a format rushes reads."""
+
+
+class SequenceGapError(MediaError):
+    """An image sequence has missing frames where a contiguous range was required."""
+
+
+class ProjectError(RushesError):
+    """The workspace is missing, malformed or cannot be created."""
+
+
+class ProjectNotFoundError(ProjectError):
+    """No rushes project at the given path or above the current folder."""
+
+
+class MetadataError(RushesError):
+    """An ALE/CSV or other metadata file is malformed or names unknown clips."""
+
+
+class NotFoundError(RushesError):
+    """A clip, shot or setup named by the user does not exist in the catalog."""
