@@ -1,0 +1,5 @@
+"""``python -m rushes``."""
+
+from rushes.cli.app import main
+
+main()

@@ -1,0 +1,49 @@
+"""The ``rushes`` command: a thin Typer app, one module per command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rushes.cli import contact_sheet, ingest, init, ls, show
+from rushes.cli.common import err_console, state
+from rushes.errors import RushesError
+
+app = typer.Typer(
+    name="rushes", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="Learn a production from its own dailies and help fix its footage.",
+)
+
+
+@app.callback()
+def _root(
+    project: Annotated[Path | None, typer.Option(
+        "-p", "--project", help="Project folder (default: found above the current folder).")] = None,
+) -> None:
+    state.project = project
+
+
+app.command()(init.init)
+app.command()(ingest.ingest)
+app.command()(ls.ls)
+app.command()(show.show)
+app.command("contact-sheet")(contact_sheet.contact_sheet)
+
+
+def main() -> None:
+    """Entry point: user mistakes become one line on stderr and exit code 2, never a trace."""
+    try:
+        app()
+    except RushesError as e:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; run the same command again to finish", highlight=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""What every command shares: finding the project, printing JSON and errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from rushes.project import Project
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class State:
+    """Global options, set by the app callback."""
+
+    project: Path | None = None
+
+
+state = State()
+
+
+def open_project() -> Project:
+    """The project from ``-p/--project``, else found by walking up from the current folder."""
+    if state.project is not None:
+        return Project.open(state.project)
+    return Project.find()
+
+
+def print_json(data: Any) -> None:
+    """Print JSON to stdout (no colour, no wrapping: for scripts)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print one error line to stderr and exit."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)

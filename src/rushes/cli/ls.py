@@ -1,0 +1,64 @@
+"""``rushes ls clips|shots|setups``."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from rushes.cli.common import console, open_project, print_json
+from rushes.project import query
+
+
+class What(str, Enum):
+    """What to list."""
+
+    clips = "clips"
+    shots = "shots"
+    setups = "setups"
+
+
+COLUMNS: dict[What, tuple[str, ...]] = {
+    What.clips: ("name", "kind", "width", "height", "frames", "fps", "codec", "bit_depth",
+                 "timecode", "camera", "scene", "take", "shots", "status"),
+    What.shots: ("name", "frames", "scene", "take", "camera", "setup", "motion", "exposure",
+                 "faces", "people"),
+    What.setups: ("name", "scene", "camera", "shots"),
+}
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, list):
+        return ", ".join(map(str, v))
+    if isinstance(v, bool):
+        return "yes" if v else ""
+    return str(v)
+
+
+def ls(
+    what: Annotated[What, typer.Argument(help="clips, shots or setups")],
+    scene: Annotated[str | None, typer.Option(help="Only this scene (shots).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the catalog's clips, shots or camera setups."""
+    project = open_project()
+    with project.session() as s:
+        if what is What.clips:
+            rows = [query.clip_row(c) for c in query.list_clips(s)]
+        elif what is What.shots:
+            rows = [query.shot_row(x) for x in query.list_shots(s, scene)]
+        else:
+            rows = [query.setup_row(x) for x in query.list_setups(s)]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{len(rows)} {what.value}", header_style="bold")
+    for col in COLUMNS[what]:
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(*(_cell(r.get(c)) for c in COLUMNS[what]))
+    console.print(table)

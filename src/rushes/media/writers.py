@@ -1,0 +1,169 @@
+"""Writers: half-float EXR sequences, ProRes 422 HQ / 4444 MOV, H.264 review proxies.
+
+Every writer is atomic: it writes under a temporary name in the destination folder and renames
+into place only when the file is complete, so a killed render never leaves a half file under
+the final name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import OpenImageIO as oiio
+
+from rushes.errors import MediaError
+
+_PRORES_PROFILES = {"proxy": 0, "lt": 1, "422": 2, "hq": 3, "4444": 4, "4444xq": 5}
+
+
+def _check(frame: np.ndarray) -> np.ndarray:
+    if frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame must be (H, W, 3) RGB, got shape {frame.shape}")
+    return frame
+
+
+def _tmp_for(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def _commit(tmp: Path, path: Path) -> None:
+    with open(tmp, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def write_exr_sequence(
+    frames: Iterable[np.ndarray],
+    pattern: Path,
+    first_frame: int = 1001,
+    fps: Fraction | None = None,
+    compression: str = "zip",
+) -> list[Path]:
+    """Write frames as a half-float OpenEXR sequence, one file per frame, each atomically.
+
+    Args:
+        frames: float32 ``(H, W, 3)`` RGB frames, any range (scene-linear values kept).
+        pattern: printf pattern, e.g. ``out/plate.%04d.exr``.
+        first_frame: Number of the first file.
+        fps: Stored as the ``FramesPerSecond`` attribute when given.
+        compression: EXR compression (``zip``, ``piz``, ``dwaa``, ``none``).
+
+    Returns:
+        The written paths.
+    """
+    pattern = Path(pattern)
+    out: list[Path] = []
+    for k, frame in enumerate(frames):
+        frame = _check(frame)
+        path = Path(str(pattern) % (first_frame + k))
+        tmp = _tmp_for(path)
+        spec = oiio.ImageSpec(frame.shape[1], frame.shape[0], 3, "half")
+        spec.attribute("compression", compression)
+        if fps:
+            spec.attribute("FramesPerSecond", oiio.TypeDesc("rational"), (fps.numerator, fps.denominator))
+        o = oiio.ImageOutput.create(str(tmp))
+        if o is None or not o.open(str(tmp), spec):
+            tmp.unlink(missing_ok=True)
+            raise MediaError(f"{path}: cannot write EXR ({oiio.geterror()})")
+        ok = o.write_image(np.ascontiguousarray(frame, dtype=np.float32))
+        o.close()
+        if not ok:
+            tmp.unlink(missing_ok=True)
+            raise MediaError(f"{path}: EXR write failed ({o.geterror()})")
+        _commit(tmp, path)
+        out.append(path)
+    return out
+
+
+def _write_movie(
+    frames: Iterable[np.ndarray],
+    path: Path,
+    fps: Fraction,
+    codec: str,
+    pix_fmt: str,
+    options: dict[str, str],
+    timecode: str | None,
+    deep: bool,
+) -> Path:
+    path = Path(path)
+    tmp = _tmp_for(path)
+    try:
+        fmt = "mov" if path.suffix.lower() == ".mov" else "mp4"
+        with av.open(str(tmp), mode="w", format=fmt, options={"movflags": "+faststart"}) as c:
+            if timecode:
+                c.metadata["timecode"] = timecode
+            stream = c.add_stream(codec, rate=fps)
+            stream.pix_fmt = pix_fmt
+            stream.options = options
+            first = True
+            for frame in frames:
+                frame = _check(frame)
+                if first:
+                    stream.width, stream.height = frame.shape[1], frame.shape[0]
+                    first = False
+                if deep:
+                    arr = (np.clip(frame, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+                    vf = av.VideoFrame.from_ndarray(arr, format="rgb48le")
+                else:
+                    arr = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+                    vf = av.VideoFrame.from_ndarray(arr, format="rgb24")
+                for pkt in stream.encode(vf):
+                    c.mux(pkt)
+            if first:
+                raise ValueError(f"{path}: no frames to write")
+            for pkt in stream.encode():
+                c.mux(pkt)
+        _commit(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_prores(
+    frames: Iterable[np.ndarray],
+    path: Path,
+    fps: Fraction = Fraction(24),
+    profile: str = "hq",
+    timecode: str | None = None,
+) -> Path:
+    """Write a ProRes MOV (``prores_ks``), 10-bit 4:2:2 (HQ ...) or 4:4:4 (4444), atomically.
+
+    Args:
+        frames: float32 ``(H, W, 3)`` RGB in [0, 1], display/log encoded (values are clipped).
+        path: Destination ``.mov``.
+        fps: Frame rate.
+        profile: ``proxy``, ``lt``, ``422``, ``hq`` (default), ``4444`` or ``4444xq``.
+        timecode: Start timecode written to the MOV's timecode track.
+    """
+    if profile not in _PRORES_PROFILES:
+        raise ValueError(f"ProRes profile {profile!r} unknown; use one of {sorted(_PRORES_PROFILES)}")
+    n = _PRORES_PROFILES[profile]
+    pix = "yuv444p10le" if n >= 4 else "yuv422p10le"
+    opts = {"profile": str(n), "vendor": "apl0"}
+    return _write_movie(frames, path, fps, "prores_ks", pix, opts, timecode, deep=True)
+
+
+def write_h264(
+    frames: Iterable[np.ndarray],
+    path: Path,
+    fps: Fraction = Fraction(24),
+    crf: int = 20,
+    timecode: str | None = None,
+) -> Path:
+    """Write an H.264 review proxy (yuv420p, 8-bit, ``crf``), atomically.
+
+    Args:
+        frames: float32 ``(H, W, 3)`` RGB in [0, 1], display encoded; width and height even.
+    """
+    opts = {"crf": str(crf), "preset": "fast"}
+    return _write_movie(frames, path, fps, "libx264", "yuv420p", opts, timecode, deep=False)
