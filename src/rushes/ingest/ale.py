@@ -84,9 +84,9 @@ class ClipMetadata:
     """What an ALE row or a camera/script sheet row says about one clip.
 
     Attributes:
-        clip_name: the clip's name (Avid ``Name``; else the ``Source File`` stem; for ALEs
-            else the ``Tape``).
-        source_file: ``Source File`` (else ``Source Path``) as written.
+        clip_name: the clip's name (Avid ``Name``; else the ``Source File``/``File Name``
+            stem; for ALEs else the ``Tape``).
+        source_file: ``Source File`` (else ``File Name``, ``Source Path``...) as written.
         scene: scene as written (``"12A"``).
         take: take as written (``"3"``, ``"2PK"``).
         camera: camera letter/name; when no column gives it, the letter parsed from the clip
@@ -114,23 +114,16 @@ class ClipMetadata:
 # Accepted column names per field, normalised (see normalize_column_name), in order of
 # preference when a file has more than one of them.
 COLUMN_SYNONYMS: Final[Mapping[str, tuple[str, ...]]] = {
-    "clip_name": (
-        "name",
-        "clip name",
-        "clip",
-        "clipname",
-        "clip id",
-        "file",
-        "filename",
-        "file name",
-        "clip file",
-        "media",
-        "media name",
-    ),
+    "clip_name": ("name", "clip name", "clip", "clipname", "clip id", "media", "media name"),
+    # A file name also names the clip: its stem is the clip name when no column above gives one.
     "source_file": (
         "source file",
         "sourcefile",
         "source file name",
+        "file",
+        "filename",
+        "file name",
+        "clip file",
         "source path",
         "sourcepath",
         "file path",
@@ -303,9 +296,9 @@ def read_ale(path: Path) -> AleFile:
             elif section is not None:
                 raise fail(line_no, f"found {line.strip()!r} before the Column section")
             else:
-                key, _, value = line.partition("\t")
-                if not _:
-                    key, _, value = line.strip().partition(" ")
+                key, sep, value = line.partition("\t")
+                if not sep:
+                    key, sep, value = line.strip().partition(" ")
                 key = key.strip()
                 value = value.strip("\t ")
                 if key.upper() == "FIELD_DELIM" and value.upper() != "TABS":
@@ -552,11 +545,12 @@ def clip_metadata_from_table(
     records: list[ClipMetadata] = []
     for index, row in enumerate(rows):
         clip_name: str | None = None
+        row_used = used
         for column in name_chain:
             value = cell(row, column)
             if value is not None:
                 clip_name = strip_media_name(value) if column in stem_columns else value
-                used.add(column)
+                row_used = used | {column}
                 break
         if not clip_name:
             continue
@@ -579,7 +573,7 @@ def clip_metadata_from_table(
                 start_tc=cell(row, first["start_tc"]),
                 end_tc=cell(row, first["end_tc"]),
                 fps=fps,
-                extra={col: row.get(col, "") for col in columns if col not in used},
+                extra={col: row.get(col, "") for col in columns if col not in row_used},
             )
         )
     return records
@@ -606,7 +600,8 @@ def ale_clip_metadata(ale: AleFile) -> list[ClipMetadata]:
     source = str(ale.source) if ale.source is not None else "ALE"
     heading_fps = ale.fps
     default_fps = (
-        _parse_fps(heading_fps, f"{source}: heading FPS") if heading_fps and heading_fps.strip()
+        _parse_fps(heading_fps, f"{source}: heading FPS")
+        if heading_fps and heading_fps.strip()
         else None
     )
     return clip_metadata_from_table(

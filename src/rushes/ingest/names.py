@@ -129,9 +129,7 @@ _SEQUENCE: Final = re.compile(
 
 _CAM = r"(?P<cam>[A-Z])(?P<roll>\d{3})"
 _FRAME = r"(?:[._](?P<frame>\d{4,8}))?"
-_ARRI: Final = (
-    rf"{_CAM}C(?P<clip>\d{{3}})_(?P<date>\d{{6}})_(?P<suffix>[A-Z0-9]{{4}}){_FRAME}"
-)
+_ARRI: Final = rf"{_CAM}C(?P<clip>\d{{3}})_(?P<date>\d{{6}})_(?P<suffix>[A-Z0-9]{{4}}){_FRAME}"
 _CANON: Final = rf"{_CAM}C(?P<clip>\d{{3}})_(?P<date>\d{{6}})(?P<suffix>[A-Z0-9]{{2}})_CANON"
 _SONY: Final = (
     rf"{_CAM}C(?P<clip>\d{{3}})_(?P<date>\d{{6}})(?P<suffix>[A-Z0-9]{{2}})(?:[MS]\d{{2}})?"

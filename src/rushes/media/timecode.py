@@ -2,9 +2,10 @@
 
 Source timecode travels from ingest (ALE, CSV sheets, the media's own tags) to export, so it
 is parsed strictly here, once, and every mistake is reported with the value received and what
-to do. The arithmetic itself is OpenTimelineIO's; this module adds the checks OTIO does not
-make (seconds and minutes over 59, hours over 23, drop-frame labels that do not exist,
-rates given as ``23.976`` rather than ``24000/1001``) and a small, explicit API:
+to do. Parsing and drop-frame arithmetic are OpenTimelineIO's; this module adds the checks
+OTIO does not make (seconds and minutes over 59, hours over 23, drop-frame labels that do
+not exist, rates given as ``23.976`` rather than ``24000/1001``), counts non-drop output
+itself (OTIO 0.18 wraps NTSC non-drop at 24 hours of real time) and offers a small API:
 
 * :func:`normalize_rate` snaps ``23.976``/``23.98``/``29.97``/``59.94``... to the exact
   NTSC rates (``24000/1001`` ...) that OTIO needs.
@@ -25,7 +26,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import math
+import operator
 import re
 from typing import Final
 
@@ -70,7 +73,7 @@ _SUPPORTED_TEXT: Final = "23.976, 24, 25, 29.97, 30, 47.952, 48, 50, 59.94, 60"
 # How close a rate must be to n*1000/1001 to be read as that NTSC rate (23.98 -> 23.976...).
 _NTSC_TOLERANCE: Final = 0.006
 _RATE_TEXT = re.compile(
-    r"^\s*(?P<num>\d+(?:\.\d*)?|\.\d+)(?:\s*/\s*(?P<den>\d+(?:\.\d*)?))?"
+    r"^\s*(?P<num>\d+(?:[.,]\d*)?|[.,]\d+)(?:\s*/\s*(?P<den>\d+(?:[.,]\d*)?))?"
     r"\s*(?:fps|p)?\s*(?:n?df)?\s*$",
     re.IGNORECASE,
 )
@@ -84,8 +87,9 @@ def normalize_rate(fps: Rate) -> float:
     """Return ``fps`` as a float, snapping NTSC rates to their exact ``n*1000/1001`` value.
 
     ``23.976``, ``23.98`` and ``"23.976 fps"`` all become ``24000/1001``; ``25`` stays
-    ``25.0``. Text may carry an ``fps``/``p`` unit and a ``DF``/``NDF`` tag (ignored here:
-    whether a timecode is drop-frame is read from the timecode itself).
+    ``25.0``. Text may use a decimal comma (``"23,976"``, from European spreadsheets) and
+    carry an ``fps``/``p`` unit and a ``DF``/``NDF`` tag (ignored here: whether a timecode is
+    drop-frame is read from the timecode itself).
 
     Args:
         fps: frames per second, as a number or text (``"29.97"``, ``"30000/1001"``).
@@ -103,9 +107,9 @@ def normalize_rate(fps: Rate) -> float:
             raise MetadataError(
                 f"frame rate {fps!r} is not a number; give one such as 24, 25 or 23.976"
             )
-        value = float(match["num"])
+        value = float(match["num"].replace(",", "."))
         if match["den"] is not None:
-            den = float(match["den"])
+            den = float(match["den"].replace(",", "."))
             if den == 0:
                 raise MetadataError(f"frame rate {fps!r} divides by zero; give e.g. 24000/1001")
             value /= den
@@ -380,11 +384,7 @@ def frames_to_timecode(
         >>> frames_to_timecode(86400, 23.976)
         '01:00:00:00'
     """
-    if isinstance(frames, bool) or not isinstance(frames, int):
-        if isinstance(frames, float) and frames.is_integer():
-            frames = int(frames)
-        else:
-            raise MetadataError(f"frame number must be a whole number, got {frames!r}")
+    frames = _whole_frames(frames)
     rate = _timecode_rate(fps)
     if drop_frame:
         _check_df_rate(rate, fps)
@@ -401,7 +401,26 @@ def frames_to_timecode(
             f"frame {frames} is 24 hours or more at {_show_rate(fps)} fps; timecode runs to "
             "23:59:59 (pass wrap=True to wrap around midnight)"
         )
-    return opentime.to_timecode(opentime.RationalTime(frames, rate), rate, drop_frame)
+    if drop_frame:
+        return opentime.to_timecode(opentime.RationalTime(frames, rate), rate, True)
+    # Non-drop is plain counting at the nominal rate. OTIO 0.18's to_timecode wraps NTSC
+    # non-drop at 24 hours of *real* time: at 29.97 frame 2589408 prints as 00:00:00:00
+    # instead of 23:58:33:18, so non-drop is counted here.
+    nominal = _nominal(rate)
+    seconds, frame = divmod(frames, nominal)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{hour:02d}:{minute:02d}:{second:02d}:{frame:02d}"
+
+
+def _whole_frames(frames: object) -> int:
+    """``frames`` as an int: ints (numpy's too) and integral floats; anything else raises."""
+    if not isinstance(frames, bool):
+        if isinstance(frames, float) and frames.is_integer():
+            return int(frames)
+        with contextlib.suppress(TypeError):
+            return operator.index(frames)  # type: ignore[arg-type]
+    raise MetadataError(f"frame number must be a whole number, got {frames!r}")
 
 
 def format_timecode(

@@ -1,0 +1,23 @@
+"""`make bench`: run every benchmark; each prints a table and writes benchmarks/results/*.json."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_boundaries  # noqa: E402
+import bench_ingest  # noqa: E402
+
+
+def main() -> int:
+    code = 0
+    for mod in (bench_boundaries, bench_ingest):
+        print(f"\n=== {mod.__name__} ===", flush=True)
+        code |= mod.main([])
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

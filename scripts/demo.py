@@ -1,0 +1,97 @@
+"""`make demo`: set up a project and run the main job on sample dailies.
+
+Uses the shared footage beside the repo (``RUSHES_FOOTAGE`` or ``../shared/footage``) when it is
+there, presented as camera originals through symbolic links (the originals are never copied or
+written); otherwise makes a small procedural sample of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "demo"
+RUSHES = [sys.executable, "-m", "rushes"]
+
+# (shared clip, camera-roll name, scene, take): two takes of some setups, a clip with cuts
+PICKS = [
+    ("talkinghead_vr3_woman_flag", "A001C001_261121_R1AB", "7", "1"),
+    ("talkinghead_vr5_woman_glasses", "A001C002_261121_R1AB", "7", "2"),
+    ("juggle_sam2", "B001C001_261121_R2CD", "8", "1"),
+    ("dog_walk_sam2", "B001C002_261121_R2CD", "8", "2"),
+    ("running_car", "C001C001_261121_R3EF", "9", "1"),
+    ("shaky_park_walkway", "C001C002_261121_R3EF", "9", "2"),
+    ("bmx-trees", "D001C001_261121_R4GH", "10", "1"),
+]
+
+
+def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run a rushes command as a user would, echoing it."""
+    print(f"\n$ rushes {' '.join(args)}", flush=True)
+    return subprocess.run([*RUSHES, *args], cwd=DEMO / "my_film" if args[0] != "init" else DEMO,
+                          check=check, text=True)
+
+
+def shared_dailies(footage: Path, out: Path) -> Path:
+    """Camera-roll-named links to shared clips, and an ALE giving scene and take."""
+    from rushes.ingest.ale import AleFile, write_ale
+
+    manifest = {c["name"]: c for c in json.loads((footage / "MANIFEST.json").read_text())}
+    out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for clip, roll, scene, tk in PICKS:
+        m = manifest[clip]
+        src = footage / m["path"]
+        if m["kind"] == "video":
+            link = out / f"{roll}{src.suffix}"
+            link.unlink(missing_ok=True)
+            link.symlink_to(src)
+        else:  # an image sequence: a folder of links named like a camera sequence
+            seq = out / roll
+            seq.mkdir(exist_ok=True)
+            for i, f in enumerate(sorted(src.iterdir())):
+                dst = seq / f"{roll}.{1001 + i:04d}{f.suffix.lower()}"
+                if not dst.is_symlink():
+                    dst.symlink_to(f)
+        rows.append({"Name": roll, "Scene": scene, "Take": tk, "Camera": roll[0],
+                     "Tape": roll[:4], "Comments": m["content"][:60]})
+    ale = out / "dailies.ale"
+    write_ale(ale, AleFile({"FIELD_DELIM": "TABS", "FPS": "24"},
+                           ["Name", "Scene", "Take", "Camera", "Tape", "Comments"], rows))
+    return ale
+
+
+def main() -> int:
+    footage = Path(os.environ.get("RUSHES_FOOTAGE", REPO.parent / "shared" / "footage"))
+    if DEMO.exists():
+        shutil.rmtree(DEMO)
+    dailies = DEMO / "dailies"
+    if (footage / "MANIFEST.json").is_file():
+        print(f"Using the shared footage at {footage} (linked, never copied)")
+        ale = shared_dailies(footage, dailies)
+    else:
+        print(f"No shared footage at {footage}: making a procedural sample")
+        sys.path.insert(0, str(REPO / "scripts"))
+        from make_sample import main as make_sample
+
+        ale = make_sample(dailies)
+    sh("init", "my_film", "--fps", "24")
+    sh("ingest", str(dailies), "--ale", str(ale))
+    sh("ls", "clips")
+    sh("ls", "shots")
+    sh("ls", "setups")
+    shots = json.loads(subprocess.run([*RUSHES, "ls", "shots", "--json"], cwd=DEMO / "my_film",
+                                      check=True, capture_output=True, text=True).stdout)
+    sh("show", shots[0]["name"])
+    sh("contact-sheet", "-o", str(DEMO / "contact_sheet.png"))
+    print(f"\nDone. Project: {DEMO / 'my_film'}  Contact sheet: {DEMO / 'contact_sheet.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
