@@ -73,9 +73,17 @@ def test_read_real_world_ale(tmp_path: Path) -> None:
         ("bom", lambda t: "\ufeff" + t, "utf-8"),
         ("bom_crlf", lambda t: "\ufeff" + t.replace("\n", "\r\n"), "utf-8"),
         ("utf16", lambda t: "\ufeff" + t.replace("\n", "\r\n"), "utf-16-le"),
-        ("blank_lines", lambda t: "\n\n" + t.replace("\nData\n", "\n\n\nData\n\n") + "\n\n", "utf-8"),
+        (
+            "blank_lines",
+            lambda t: "\n\n" + t.replace("\nData\n", "\n\n\nData\n\n") + "\n\n",
+            "utf-8",
+        ),
         ("spaces_around_keywords", lambda t: t.replace("Column\n", "  Column\t\n"), "utf-8"),
-        ("lower_case_keywords", lambda t: t.replace("Heading", "heading").replace("Data", "DATA"), "utf-8"),
+        (
+            "lower_case_keywords",
+            lambda t: t.replace("Heading", "heading").replace("Data", "DATA"),
+            "utf-8",
+        ),
     ],
 )
 def test_line_end_and_encoding_variants_read_the_same(
@@ -253,9 +261,7 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         (AleFile({}, ["Name"], [{"Name": 3}]), "must be text"),  # type: ignore[dict-item]
     ],
 )
-def test_write_refuses_what_would_break_the_ale(
-    tmp_path: Path, ale: AleFile, needle: str
-) -> None:
+def test_write_refuses_what_would_break_the_ale(tmp_path: Path, ale: AleFile, needle: str) -> None:
     path = tmp_path / "bad.ale"
     with pytest.raises(MetadataError, match=needle):
         write_ale(path, ale)

@@ -143,6 +143,8 @@ def test_frozen() -> None:
         ("A001C003_230115_R1AB.mov", "A002C003_230115_R1AB", False),
         ("A001_C003_0115AB_001.R3D", "A001_C003_0115AB_002.R3D", True),  # spans of one clip
         ("A001C003", "A001R1AB", False),  # a roll is not a clip
+        ("A001C003_230115_R1AB", "A001_C003_0115AB", False),  # ARRI and RED
+        ("A001C003_230115XY", "A001C003", True),
     ],
 )
 def test_same_clip(a: str, b: str, same: bool) -> None:

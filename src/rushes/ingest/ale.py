@@ -488,6 +488,20 @@ def _parse_fps(text: str, where: str) -> float:
         raise MetadataError(f"{where}: {exc}") from None
 
 
+def _camera_from_names(clip_name: str, reel: str | None) -> str | None:
+    """Camera letter from a full clip name, else from the reel, else from a roll name.
+
+    ``C003`` with reel ``A001`` is camera A's clip 3, not camera C's roll 3.
+    """
+    named = parse_clip_name(clip_name)
+    if named is not None and named.clip is not None:
+        return named.camera
+    rolled = parse_clip_name(reel) if reel else None
+    if rolled is not None:
+        return rolled.camera
+    return named.camera if named is not None else None
+
+
 def clip_metadata_from_table(
     columns: Sequence[str],
     rows: Iterable[Mapping[str, str]],
@@ -560,8 +574,7 @@ def clip_metadata_from_table(
         reel = cell(row, first["reel"])
         camera = cell(row, first["camera"])
         if camera is None:
-            parsed = parse_clip_name(clip_name) or (parse_clip_name(reel) if reel else None)
-            camera = parsed.camera if parsed is not None else None
+            camera = _camera_from_names(clip_name, reel)
         records.append(
             ClipMetadata(
                 clip_name=clip_name,

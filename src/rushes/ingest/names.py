@@ -19,7 +19,8 @@ RED clip folder           ``A001_C003_0115AB.RDC``             ``0115`` / ``AB``
 Sony Venice / FX          ``A001C003_230115XY.MXF``            ``230115`` / ``XY``
 Canon Cinema EOS          ``A001C003_230115AB_CANON.MXF``      ``230115`` / ``AB``
 Blackmagic                ``A001_01151230_C003.braw``          ``01151230`` (MMDDhhmm) / -
-generic                   ``A001C003``, ``A001_C003``, ``A001``  - / -
+generic clip              ``A001C003``, ``A001_C003``          - / -
+roll                      ``A001``                             - / -
 ========================  ===================================  =================================
 
 Anything else (``clip_01.mov``, ``IMG_1234.MOV``) parses to ``None``: these helpers never
@@ -98,11 +99,14 @@ class CameraRollName:
     def same_clip(self, other: CameraRollName) -> bool:
         """Whether ``other`` names the same clip (same camera, roll and clip; clip not None).
 
-        Dates and suffixes must also agree where both names carry them with the same
-        layout, so ``A001C003_230115_R1AB`` and ``A001C003_230116_R1AB`` (two shoot days that
-        reused roll numbers) are different clips, while ``A001C003`` matches either.
+        Names from two different camera makers are never the same clip, and dates and
+        suffixes must agree where both names carry them, so ``A001C003_230115_R1AB`` and
+        ``A001C003_230116_R1AB`` (two shoot days that reused roll numbers) are different
+        clips, while the generic ``A001C003`` matches either.
         """
         if self.clip is None or other.clip is None or self.key != other.key:
+            return False
+        if self.vendor is not None and other.vendor is not None and self.vendor != other.vendor:
             return False
         if (
             self.date is not None

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from rushes.analysis import setups as setup_grouping
 from rushes.analysis.clip import ClipAnalysis
+from rushes.errors import MetadataError
 from rushes.ingest.ale import ClipMetadata, ale_clip_metadata, read_ale
 from rushes.ingest.names import parse_clip_name
 from rushes.ingest.scan import Source, scan
@@ -74,9 +75,14 @@ def _apply_metadata(clip: Clip, records: Sequence[ClipMetadata]) -> ClipMetadata
     if parsed is not None:
         clip.camera = clip.camera or parsed.camera
         clip.roll = clip.roll or f"{parsed.camera}{parsed.roll:03d}"
-    rec = match_metadata(records, Path(clip.path).name, clip.reel) if records else None
-    if rec is None and records:
-        rec = match_metadata(records, clip.name, clip.reel)
+    try:
+        rec = match_metadata(records, Path(clip.path).name, clip.reel) if records else None
+        if rec is None and records:
+            rec = match_metadata(records, clip.name, clip.reel)
+    except MetadataError as e:  # two sheet rows claim this clip: flag it, apply neither
+        clip.issues = [*(clip.issues or []), str(e)]
+        clip.status = "warning"
+        return None
     if rec is not None:
         clip.scene = rec.scene or clip.scene
         clip.take = rec.take or clip.take

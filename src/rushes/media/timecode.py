@@ -292,7 +292,8 @@ def timecode_to_frames(text: str, fps: Rate) -> int:
     Raises:
         MetadataError: see :func:`parse_timecode`.
     """
-    return round(parse_timecode(text, fps).value)
+    value: float = parse_timecode(text, fps).value
+    return round(value)
 
 
 def is_valid_timecode(text: str, fps: Rate) -> bool:
@@ -402,7 +403,7 @@ def frames_to_timecode(
             "23:59:59 (pass wrap=True to wrap around midnight)"
         )
     if drop_frame:
-        return opentime.to_timecode(opentime.RationalTime(frames, rate), rate, True)
+        return str(opentime.to_timecode(opentime.RationalTime(frames, rate), rate, True))
     # Non-drop is plain counting at the nominal rate. OTIO 0.18's to_timecode wraps NTSC
     # non-drop at 24 hours of *real* time: at 29.97 frame 2589408 prints as 00:00:00:00
     # instead of 23:58:33:18, so non-drop is counted here.
