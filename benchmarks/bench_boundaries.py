@@ -288,8 +288,8 @@ def run_scenedetect(path: Path, name: str) -> Run:
     t0 = time.perf_counter()
     scenes = detect(str(path), factories[name]())
     seconds = time.perf_counter() - t0
-    starts = [int(start.get_frames()) for start, _ in scenes[1:]]
-    n = int(open_video(str(path)).duration.get_frames())
+    starts = [int(start.frame_num) for start, _ in scenes[1:]]
+    n = int(open_video(str(path)).duration.frame_num)
     return Run(f"scenedetect.{name}", starts, [None] * len(starts), seconds, n)
 
 

@@ -66,7 +66,9 @@ def exr_gap(tmp_path: Path) -> Path:
 @pytest.fixture
 def h264_two_shots(tmp_path: Path) -> Path:
     """An H.264 clip of two panning shots with a hard cut at frame 30 (60 frames, 320x180)."""
-    frames = [textured(180, 320, 1 if t < 30 else 2, t) for t in range(60)]
+    warm = np.array([1.0, 0.8, 0.55], np.float32)
+    frames = [textured(180, 320, 1, t) if t < 30 else textured(180, 320, 2, t) * warm
+              for t in range(60)]
     return write_h264(frames, tmp_path / "B002C001_230116_R2CD.mp4", fps=Fraction(24))
 
 

@@ -40,25 +40,28 @@ from rushes.analysis.boundaries import Boundary, BoundaryDetector, check_finite
 
 _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec.709 weights
 _HIST_BINS = (16, 4, 4)  # hue, saturation, value
+_HIST_LEN = 16 * 3 * 4 + 4
+_MUTE = "mute"  # an internal candidate that only suppresses others (black at a clip's ends)
 
 
-def reduce_frame(frame: np.ndarray, small: tuple[int, int], thumb: tuple[int, int]) -> tuple[
-    np.ndarray, np.ndarray
-]:
-    """Area-average a frame to a small image and a thumbnail, clipped to [0, 1].
+def reduce_frame(
+    frame: np.ndarray, sizes: tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Area-average a frame to three small sizes, clipped to [0, 1].
 
     Args:
         frame: Display-encoded RGB in [0, 1].
-        small: (width, height) of the small image (histograms).
-        thumb: (width, height) of the thumbnail (pixel comparisons).
+        sizes: (width, height) of the small image (histograms), the thumbnail (cuts) and the
+            mini thumbnail (dissolves), each no larger than the one before.
 
     Shape:
-        frame: (H, W, 3) float32 -> (small[1], small[0], 3), (thumb[1], thumb[0], 3) float32
+        frame: (H, W, 3) float32 -> three (h_i, w_i, 3) float32 images
     """
-    s = cv2.resize(frame, small, interpolation=cv2.INTER_AREA)
+    s = cv2.resize(frame, sizes[0], interpolation=cv2.INTER_AREA)
     np.clip(s, 0.0, 1.0, out=s)
-    t = cv2.resize(s, thumb, interpolation=cv2.INTER_AREA)
-    return s, t
+    t = cv2.resize(s, sizes[1], interpolation=cv2.INTER_AREA)
+    m = cv2.resize(t, sizes[2], interpolation=cv2.INTER_AREA)
+    return s, t, m
 
 
 def hsv_histogram(small: np.ndarray) -> np.ndarray:
@@ -117,27 +120,24 @@ def blend_fit(window: np.ndarray) -> tuple[np.ndarray, float, float]:
     return alphas, residual, change
 
 
-def gain_residual(a: np.ndarray, b: np.ndarray) -> float:
-    """How badly ``b`` is explained as a per-channel gain and offset of ``a``.
+def structure_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Correlation of two thumbnails after removing each channel's mean, in [-1, 1].
 
-    Returns the residual of the least-squares fit ``b ~ g * a + o`` (per channel) relative to the
-    distance between ``a`` and ``b``: near 0 for an exposure or brightness change of one shot,
-    near 1 for two unrelated shots.
+    Near 1 for one view under a change of exposure or light (or a small move), low for two
+    different shots. A flat thumbnail correlates with nothing (0).
 
     Shape:
-        a, b: (h, w, 3) thumbnails
+        a, b: (N * 3,) flattened RGB thumbnails (channel last)
     """
-    a2 = a.reshape(-1, 3).astype(np.float64)
-    b2 = b.reshape(-1, 3).astype(np.float64)
+    a2 = a.reshape(-1, 3)
+    b2 = b.reshape(-1, 3)
     am = a2 - a2.mean(axis=0)
     bm = b2 - b2.mean(axis=0)
-    var = (am * am).sum(axis=0)
-    g = np.where(var > 1e-9, (am * bm).sum(axis=0) / np.maximum(var, 1e-9), 0.0)
-    res = bm - am * g
-    dist = float(((b2 - a2) ** 2).sum())
-    if dist <= 1e-12:
+    va = float(np.einsum("ij,ij->", am, am))
+    vb = float(np.einsum("ij,ij->", bm, bm))
+    if min(va, vb) <= 1e-8 * a2.shape[0]:  # flat (RMS contrast below 1e-4): no structure
         return 0.0
-    return math.sqrt(float((res * res).sum()) / dist)
+    return float(np.einsum("ij,ij->", am, bm)) / math.sqrt(va * vb)
 
 
 @dataclass
@@ -147,26 +147,35 @@ class _Candidate:
     start: int
     end: int
     score: float
-    # for cuts: frames before/after (for the revert check)
-    revert_until: int = -1
+    strength: float = 0.0  # cuts: the change at the cut; dissolves: the window half-width
+    centre: float = 0.0  # dissolves: where the mixing weight crosses 0.5 (fractional frame)
+    at: int = 0  # dissolves: the centre of the fitted window
 
 
 class BlendDetector(BoundaryDetector):
     """Cuts, dissolves and fades through black in one streaming pass (see module docstring).
 
     Args:
-        fps: Frame rate of the clip (> 0); the flash and revert windows scale with it.
+        fps: Frame rate of the clip (> 0); the flash, revert and dissolve windows scale with it.
         cut_threshold: Minimum change (in [0, 1]) between two frames for a cut.
-        cut_ratio: Minimum ratio of a cut's change to the mean change around it.
-        flash_frames: Longest flash (frames) that is not a cut; default ``0.2 * fps``, >= 2.
+        cut_ratio: Minimum ratio of a cut's change to the mean change of the 4 frames either
+            side.
+        flash_frames: Longest flash (frames) that is not a cut; default ``0.2 * fps`` within
+            2..8.
         revert_frames: A cut whose new shot turns back into the old one within this many frames
-            is dropped with its return; default ``0.5 * fps``.
-        dissolve_half: Largest half-width (frames) of the window fitted for dissolves; longer
-            dissolves are found from their middle part. Default ``0.5 * fps``, 4..16.
-        dissolve_residual: Largest relative residual of the blend fit for a dissolve.
-        min_change: Smallest RMS thumbnail difference between the shots of a dissolve.
+            is dropped with its return; default ``0.5 * fps`` within ``flash_frames + 1``..16.
+        dissolve_half: Largest half-width (frames) of the windows fitted for dissolves; longer
+            dissolves are found from their middle part. Default ``0.5 * fps`` within 4..16.
+        dissolve_residual: Largest RMS residual of the blend fit, relative to the distance
+            between the end frames.
+        dissolve_correlation: Largest structure correlation of the end frames of a dissolve
+            (one view under a change of light correlates near 1).
+        dissolve_colours: Smallest HSV histogram distance (in [0, 1]) between the end frames of
+            a dissolve (one view in motion keeps its colours).
+        min_change: Smallest RMS difference (in [0, 1] code values) between the end frames of
+            a dissolve.
         black_level: Largest mean luma of a black frame (its 95th percentile may be twice it).
-        min_shot: Boundaries closer than this (frames) are merged, keeping the stronger.
+        min_shot: Of two boundaries closer than this (frames), the weaker is dropped.
 
     Example:
         >>> det = BlendDetector(fps=25.0)
@@ -185,8 +194,10 @@ class BlendDetector(BoundaryDetector):
         flash_frames: int | None = None,
         revert_frames: int | None = None,
         dissolve_half: int | None = None,
-        dissolve_residual: float = 0.3,
-        min_change: float = 0.04,
+        dissolve_residual: float = 0.35,
+        dissolve_correlation: float = 0.5,
+        dissolve_colours: float = 0.35,
+        min_change: float = 0.05,
         black_level: float = 0.05,
         min_shot: int = 4,
     ) -> None:
@@ -195,6 +206,8 @@ class BlendDetector(BoundaryDetector):
             ("cut_threshold", cut_threshold),
             ("cut_ratio", cut_ratio),
             ("dissolve_residual", dissolve_residual),
+            ("dissolve_correlation", dissolve_correlation),
+            ("dissolve_colours", dissolve_colours),
             ("min_change", min_change),
             ("black_level", black_level),
         ):
@@ -202,48 +215,51 @@ class BlendDetector(BoundaryDetector):
                 raise ValueError(f"{name} must be a positive number, got {value}")
         self.cut_threshold = float(cut_threshold)
         self.cut_ratio = float(cut_ratio)
-        self.flash_frames = max(2, round(0.2 * self.fps)) if flash_frames is None else flash_frames
-        self.revert_frames = (
-            max(self.flash_frames + 1, round(0.5 * self.fps))
+        self.flash_frames = int(
+            min(8, max(2, round(0.2 * self.fps))) if flash_frames is None else flash_frames
+        )
+        self.revert_frames = int(
+            min(16, max(self.flash_frames + 1, round(0.5 * self.fps)))
             if revert_frames is None
             else revert_frames
         )
-        self.dissolve_half = (
+        self.dissolve_half = int(
             min(16, max(4, round(0.5 * self.fps))) if dissolve_half is None else dissolve_half
         )
-        if self.flash_frames < 1 or self.revert_frames < 1 or self.dissolve_half < 2:
+        if self.flash_frames < 1 or self.revert_frames < 1 or self.dissolve_half < 3:
             raise ValueError(
-                "flash_frames, revert_frames must be >= 1 and dissolve_half >= 2; got "
+                "flash_frames and revert_frames must be >= 1 and dissolve_half >= 3; got "
                 f"{self.flash_frames}, {self.revert_frames}, {self.dissolve_half}"
             )
         self.dissolve_residual = float(dissolve_residual)
+        self.dissolve_correlation = float(dissolve_correlation)
+        self.dissolve_colours = float(dissolve_colours)
         self.min_change = float(min_change)
         self.black_level = float(black_level)
         self.min_shot = int(min_shot)
-        self._ks = sorted({k for k in (3, 4, 6, 8, 11, 16) if k <= self.dissolve_half})
-        self._ks = [*self._ks, self.dissolve_half] if self.dissolve_half not in self._ks else self._ks
+        half = self.dissolve_half
+        self._ks = sorted({k for k in (3, 4, 6, 8, 11, 16) if k < half} | {half})
         self._window = 4  # neighbours either side for the cut ratio
         self._cut_lag = max(self._window, self.flash_frames)
-        self._cap = 2 * self.dissolve_half + self.revert_frames + 2 * self.flash_frames + 16
+        self._cap = 3 * half + self.revert_frames + 2 * self.flash_frames + 8
         self._first: int | None = None
         self._t = -1
-        self._sizes: tuple[tuple[int, int], tuple[int, int]] | None = None
-        # ring buffers, allocated on the first frame
-        self._thumb = np.zeros((0, 0), np.float32)
+        self._sizes: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None = None
+        # ring buffers (frame i at row i % cap), allocated on the first frame
+        self._thumb = np.zeros((0, 0), np.float32)  # 32 px thumbnails (cuts)
+        self._mini = np.zeros((0, 0), np.float32)  # 16 px thumbnails (dissolves)
         self._hist = np.zeros((0, 0), np.float32)
         self._ymean = np.zeros(0, np.float32)
         self._dark = np.zeros(0, bool)
-        self._change = np.zeros(0, np.float32)  # combined change from frame t-1 to t
-        self._step = np.zeros(0, np.float32)  # L2 thumbnail step from t-1 to t
+        self._change = np.zeros(0, np.float32)  # combined change from frame i - 1 to i
+        self._path = np.zeros(0, np.float64)  # cumulated mini-thumbnail steps up to frame i
         # candidates and state
-        self._cuts: list[_Candidate] = []
-        self._dissolves: list[_Candidate] = []
-        self._fades: list[_Candidate] = []
+        self._pending: list[_Candidate] = []
         self._cluster: list[_Candidate] = []
+        self._cluster_last = 0  # last centre with an accepted dissolve window
         self._dark_start: int | None = None  # first frame of the open black run
-        self._fade_wait: tuple[int, int, int] | None = None  # (start, dark start, dark end)
-        self._emitted_until = -1
-        self._last_emitted: Boundary | None = None
+        self._fade_wait: tuple[int, int, int] | None = None  # (span start, frame, black end)
+        self._last_out: Boundary | None = None
 
     # ---------------------------------------------------------------------------------------
     # features
@@ -255,23 +271,23 @@ class BlendDetector(BoundaryDetector):
             s = long / max(h, w)
             return max(2, round(w * s)), max(2, round(h * s))
 
-        small, thumb = fit(64), fit(32)
-        self._sizes = (small, thumb)
-        n = thumb[0] * thumb[1] * 3
-        c = self._cap
-        self._thumb = np.zeros((c, n), np.float32)
-        self._hist = np.zeros((c, 16 * 3 * 4 + 4), np.float32)
-        self._ymean = np.zeros(c, np.float32)
-        self._dark = np.zeros(c, bool)
-        self._change = np.zeros(c, np.float32)
-        self._step = np.zeros(c, np.float32)
+        self._sizes = (fit(64), fit(32), fit(16))
+        cap = self._cap
+        t, m = self._sizes[1], self._sizes[2]
+        self._thumb = np.zeros((cap, t[0] * t[1] * 3), np.float32)
+        self._mini = np.zeros((cap, m[0] * m[1] * 3), np.float32)
+        self._hist = np.zeros((cap, _HIST_LEN), np.float32)
+        self._ymean = np.zeros(cap, np.float32)
+        self._dark = np.zeros(cap, bool)
+        self._change = np.zeros(cap, np.float32)
+        self._path = np.zeros(cap, np.float64)
 
     def _pair_change(self, a: int, b: int) -> float:
         """Combined change in [0, 1] between buffered frames ``a`` and ``b``."""
         ra, rb = a % self._cap, b % self._cap
         dh = hist_distance(self._hist[ra], self._hist[rb])
         dp = float(np.abs(self._thumb[ra] - self._thumb[rb]).mean())
-        return 0.5 * dh + 0.5 * min(1.0, dp / 0.2)
+        return _combine(dh, dp)
 
     def push(self, index: int, frame: np.ndarray) -> list[Boundary]:
         """Add the next frame; return the boundaries that became final (see the base class).
@@ -284,12 +300,17 @@ class BlendDetector(BoundaryDetector):
             self._setup(frame.shape)
             self._first = index
         assert self._sizes is not None and self._first is not None
-        small, thumb = reduce_frame(frame, *self._sizes)
-        check_finite(index, thumb)
-        t = index
-        r = t % self._cap
+        small = cv2.resize(frame, self._sizes[0], interpolation=cv2.INTER_AREA)
+        check_finite(index, small)
+        np.clip(small, 0.0, 1.0, out=small)
+        thumb = cv2.resize(small, self._sizes[1], interpolation=cv2.INTER_AREA)
+        mini = cv2.resize(thumb, self._sizes[2], interpolation=cv2.INTER_AREA)
+        t = int(index)
+        cap = self._cap
+        r = t % cap
         self._t = t
         self._thumb[r] = thumb.ravel()
+        self._mini[r] = mini.ravel()
         self._hist[r] = hsv_histogram(small)
         y = thumb @ _LUMA
         ym = float(y.mean())
@@ -298,15 +319,15 @@ class BlendDetector(BoundaryDetector):
             2 * self.black_level
         )
         if t > self._first:
-            rp = (t - 1) % self._cap
-            diff = self._thumb[r] - self._thumb[rp]
-            self._step[r] = math.sqrt(float(diff @ diff))
+            rp = (t - 1) % cap
             dh = hist_distance(self._hist[r], self._hist[rp])
-            dp = float(np.abs(diff).mean())
-            self._change[r] = 0.5 * dh + 0.5 * min(1.0, dp / 0.2)
+            dp = float(np.abs(self._thumb[r] - self._thumb[rp]).mean())
+            self._change[r] = _combine(dh, dp)
+            step = self._mini[r] - self._mini[rp]
+            self._path[r] = self._path[rp] + math.sqrt(float(step @ step))
         else:
-            self._step[r] = 0.0
             self._change[r] = 0.0
+            self._path[r] = 0.0
 
         self._track_black(t)
         self._find_cut(t - self._cut_lag)
@@ -318,16 +339,18 @@ class BlendDetector(BoundaryDetector):
         if self._first is None:
             return []
         last = self._t
-        # cuts and dissolves that could not be checked against a full future window
-        for p in range(last - self._cut_lag + 1, last + 1):
-            self._find_cut(p, end=last)
+        # the last frames, with the future that exists
+        for p in range(max(self._first + 1, last - self._cut_lag + 1), last + 1):
+            self._find_cut(p)
+        for c in range(max(self._first + 1, last - self.dissolve_half + 1), last):
+            self._find_dissolve(c)
         self._close_cluster(force=True)
-        # an open black run reaches the end of the clip: a fade out, not a boundary
-        if self._fade_wait is not None:
-            start, ds, de = self._fade_wait
-            self._add_fade(start, ds, de, last)
+        if self._fade_wait is not None:  # black ended, fade in under way: a boundary
+            self._add_fade(*self._fade_wait[:2], last)
             self._fade_wait = None
-        self._dark_start = None
+        if self._dark_start is not None:  # black up to the end: a fade out, not a boundary
+            self._add_fade(self._fade_out_start(self._dark_start), -1, last)
+            self._dark_start = None
         return self._emit(final=True)
 
     # ---------------------------------------------------------------------------------------
@@ -335,45 +358,58 @@ class BlendDetector(BoundaryDetector):
 
     def _track_black(self, t: int) -> None:
         assert self._first is not None
-        dark = bool(self._dark[t % self._cap])
+        cap = self._cap
+        dark = bool(self._dark[t % cap])
         if self._fade_wait is not None:
-            start, ds, de = self._fade_wait
-            # the fade in ends when the luma stops rising (or the ramp is long enough)
-            prev = float(self._ymean[(t - 1) % self._cap])
-            cur = float(self._ymean[t % self._cap])
-            if dark or cur <= prev * 1.01 or t - de > 2 * self.dissolve_half:
-                self._add_fade(start, ds, de, t - 1 if not dark else t)
+            # the fade in ends when the luma stops rising (or after a long ramp)
+            prev = float(self._ymean[(t - 1) % cap])
+            cur = float(self._ymean[t % cap])
+            if dark or cur <= prev * 1.01 or t - self._fade_wait[2] > 2 * self.dissolve_half:
+                self._add_fade(*self._fade_wait[:2], t - 1)
                 self._fade_wait = None
-        if dark and self._dark_start is None and self._fade_wait is None:
+        if dark and self._dark_start is None:
             self._dark_start = t
         elif not dark and self._dark_start is not None:
             ds, de = self._dark_start, t - 1
             self._dark_start = None
-            if ds == self._first:
-                return  # fade in from the start of the clip
-            # the fade out: luma falling into the black run
-            start = ds
-            lo = max(self._first, t - self._cap + 1, ds - 2 * self.dissolve_half)
-            while start - 1 >= lo and float(self._ymean[(start - 1) % self._cap]) > float(
-                self._ymean[start % self._cap]
-            ):
-                start -= 1
-            self._fade_wait = (start, ds, de)
+            if ds == self._first:  # a fade in from the start of the clip: no boundary,
+                self._fade_wait = (ds, -1, de)  # but no cut either
+                return
+            # the boundary is the centre of the darkest frames of the run
+            lo = max(ds, t - cap + 1)
+            ys = [float(self._ymean[i % cap]) for i in range(lo, de + 1)]
+            floor = min(ys) + 0.2 * self.black_level
+            darkest = [lo + i for i, y in enumerate(ys) if y <= floor]
+            frame = (darkest[0] + darkest[-1] + 1) // 2
+            self._fade_wait = (self._fade_out_start(ds), frame, de)
 
-    def _add_fade(self, start: int, ds: int, de: int, end: int) -> None:
-        frame = (ds + de + 1) // 2
-        self._fades.append(_Candidate(frame, "fade", min(start, frame), max(end, frame), 1.0))
+    def _fade_out_start(self, ds: int) -> int:
+        """First frame of the luma ramp falling into the black run that starts at ``ds``."""
+        assert self._first is not None
+        cap = self._cap
+        start = ds
+        lo = max(self._first, self._t - cap + 1, ds - self.dissolve_half)
+        while start - 1 >= lo and float(self._ymean[(start - 1) % cap]) > float(
+            self._ymean[start % cap]
+        ):
+            start -= 1
+        return start
+
+    def _add_fade(self, start: int, frame: int, end: int) -> None:
+        if frame < 0:  # fade in at the start or out at the end: only mutes cuts in its span
+            self._pending.append(_Candidate(start, _MUTE, start, end, 0.0))
+            return
+        self._pending.append(_Candidate(frame, "fade", min(start, frame), max(end, frame), 1.0))
 
     # ---------------------------------------------------------------------------------------
     # cuts
 
-    def _find_cut(self, p: int, end: int | None = None) -> None:
-        """Decide whether frame ``p`` starts a new shot (future known up to ``end``)."""
+    def _find_cut(self, p: int) -> None:
+        """Decide whether frame ``p`` starts a new shot (the future is known up to ``_t``)."""
         assert self._first is not None
-        last = self._t if end is None else end
+        last, cap = self._t, self._cap
         if p <= self._first or p > last:
             return
-        cap = self._cap
         c = float(self._change[p % cap])
         if c < self.cut_threshold:
             return
@@ -383,7 +419,7 @@ class BlendDetector(BoundaryDetector):
         base = sum(around) / len(around) if around else 0.0
         if c < self.cut_ratio * base:
             return
-        # flash / occlusion check: some frame after must not be close to some frame before
+        # flash / occlusion: every frame after must differ from every frame before
         f = self.flash_frames
         before = range(max(self._first, p - f, last - cap + 1), p)
         after = range(p, min(last, p + f) + 1)
@@ -393,142 +429,190 @@ class BlendDetector(BoundaryDetector):
         )
         if cross < 0.5 * c:
             return
-        score = min(1.0, c / (2 * self.cut_threshold)) * min(1.0, cross / c)
-        # a new shot that turns back into the one before: something crossed the lens
-        for prev in self._cuts:
-            if prev.revert_until >= p and prev.frame < p:
+        # a new shot that turns back into the one before a recent cut: something crossed
+        # the lens (or a long flash); drop both
+        for prev in self._pending:
+            if prev.kind == "cut" and prev.frame < p <= prev.frame + self.revert_frames:
                 back = self._pair_change(prev.frame - 1, p)
-                if back < 0.5 * min(c, prev.score + self.cut_threshold):
-                    self._cuts.remove(prev)
+                if back < 0.5 * min(c, prev.strength):
+                    self._pending.remove(prev)
                     return
-        self._cuts.append(_Candidate(p, "cut", p, p, score, revert_until=p + self.revert_frames))
+        score = min(1.0, c / (2 * self.cut_threshold)) * min(1.0, cross / c)
+        self._pending.append(_Candidate(p, "cut", p, p, score, strength=c))
 
     # ---------------------------------------------------------------------------------------
     # dissolves
 
     def _find_dissolve(self, c: int) -> None:
-        """Test frame ``c`` as the centre of a dissolve with every half-width."""
+        """Test frame ``c`` as the centre of a dissolve with every window half-width."""
         assert self._first is not None
         cap = self._cap
-        best: _Candidate | None = None
         for k in self._ks:
             s, e = c - k, c + k
             if s < self._first or e > self._t or e - s >= cap:
                 continue
             rs, re_ = s % cap, e % cap
-            if self._dark[rs] or self._dark[re_]:
-                continue  # to or from black: a fade
-            d = self._thumb[re_] - self._thumb[rs]
+            a, b = self._mini[rs], self._mini[re_]
+            d = b - a
             dist = math.sqrt(float(d @ d))
-            change = dist / math.sqrt(d.size)
-            if change < self.min_change:
+            if dist / math.sqrt(d.size) < self.min_change:
                 continue
-            path = float(sum(self._step[i % cap] for i in range(s + 1, e + 1)))
-            if path <= 0 or dist / path < 0.6:
-                continue
-            idx = [i % cap for i in range(s, e + 1)]
-            alphas, residual, _ = blend_fit(self._thumb[idx])
+            path = float(self._path[re_] - self._path[rs])
+            if path <= 0 or dist < 0.4 * path:
+                continue  # a winding path: motion, not a mix
+            corr = structure_correlation(a, b)
+            if corr > self.dissolve_correlation:
+                continue  # one view under a change of light, or a small move
+            colours = hist_distance(self._hist[rs], self._hist[re_])
+            if colours < self.dissolve_colours:
+                continue  # the same colours: one shot moving
+            rows = [i % cap for i in range(s, e + 1)]
+            if self._dark[rows].any():
+                continue  # through black: a fade
+            alphas, residual, change = blend_fit(self._mini[rows])
             if residual > self.dissolve_residual:
                 continue
-            mid = float(alphas[k - 1])
-            if not 0.25 <= mid <= 0.75:
+            if not 0.3 <= float(alphas[k - 1]) <= 0.7:
                 continue
-            inner = int(((alphas > 0.15) & (alphas < 0.85)).sum())
-            if inner < 2:
+            if int(((alphas > 0.15) & (alphas < 0.85)).sum()) < 3:
                 continue
             drops = float(np.clip(-np.diff(alphas), 0, None).sum())
             if drops > 0.25:
                 continue
-            shape = self._thumb.shape[1] // 3
-            a_img = self._thumb[rs].reshape(shape, 3)
-            b_img = self._thumb[re_].reshape(shape, 3)
-            if gain_residual(a_img, b_img) < 0.4:
-                continue  # a change of exposure or light, not a change of shot
-            # transition span from the mixing weights
+            # where the weight crosses 0.5, and the span where it moves
+            i = int(np.flatnonzero(alphas >= 0.5)[0])
+            lo_a = float(alphas[i - 1]) if i > 0 else 0.0
+            hi_a = float(alphas[i])
+            centre = s + 1 + i - (hi_a - 0.5) / max(hi_a - lo_a, 1e-6)
             ramp = np.flatnonzero((alphas > 0.1) & (alphas < 0.9))
-            start = s + 1 + int(ramp[0]) if ramp.size else c
-            stop = s + 1 + int(ramp[-1]) if ramp.size else c
-            # centre: where the weight crosses 0.5
-            above = np.flatnonzero(alphas >= 0.5)
-            centre = s + 1 + int(above[0]) if above.size else c
             score = (
                 (1.0 - residual / self.dissolve_residual)
+                * min(1.0, (1.0 - corr) / (1.0 - self.dissolve_correlation))
                 * min(1.0, change / (3 * self.min_change))
-                * (1.0 - drops)
+                * min(1.0, colours / (2 * self.dissolve_colours))
             )
-            cand = _Candidate(centre, "dissolve", start, stop, max(0.0, min(1.0, score)))
-            if best is None or cand.score > best.score:
-                best = cand
-        if best is not None:
-            self._cluster.append(best)
-        self._close_cluster(force=False, now=c)
+            self._cluster.append(
+                _Candidate(
+                    math.floor(centre + 0.5),
+                    "dissolve",
+                    s + 1 + int(ramp[0]),
+                    s + 1 + int(ramp[-1]),
+                    max(0.0, min(1.0, score)),
+                    strength=k,
+                    centre=centre,
+                    at=c,
+                )
+            )
+            self._cluster_last = c
+        self._close_cluster(force=False)
 
-    def _close_cluster(self, force: bool, now: int = 0) -> None:
+    def _close_cluster(self, force: bool) -> None:
+        """Turn a run of accepted dissolve windows into one dissolve once the run is over.
+
+        The mixing weights are fitted again over the union of the accepted windows, whose end
+        frames lie in the two shots; the dissolve's centre is where the weight reaches 0.5,
+        measured as the area above the weight curve (robust to noise), and its span is where
+        the weight moves between 0.1 and 0.9.
+        """
         if not self._cluster:
             return
-        if force or now - max(x.end for x in self._cluster) > self.dissolve_half:
-            best = max(self._cluster, key=lambda x: x.score)
-            start = min(x.start for x in self._cluster)
-            end = max(x.end for x in self._cluster)
+        assert self._first is not None
+        now = self._t - self.dissolve_half
+        if not force and now - self._cluster_last <= self.dissolve_half:
+            return
+        cluster, self._cluster = self._cluster, []
+        score = max(x.score for x in cluster)
+        lo = max(min(x.at - int(x.strength) for x in cluster), self._t - self._cap + 1)
+        hi = max(x.at + int(x.strength) for x in cluster)
+        rows = [i % self._cap for i in range(lo, hi + 1)]
+        if hi - lo >= 2 and not self._dark[rows].any():
+            alphas, _, _ = blend_fit(self._mini[rows])
+            a = np.clip(alphas, 0.0, 1.0)
+            frame = math.floor(lo + 1 + float((1.0 - a).sum()) + 0.5)
+            moving = np.flatnonzero((a > 0.1) & (a < 0.9))
+            start = lo + 1 + int(moving[0]) if moving.size else frame
+            end = lo + 1 + int(moving[-1]) if moving.size else frame
+        else:  # the union runs into black or out of the buffer: trust the widest window
+            widest = max(x.strength for x in cluster)
+            best = max((x for x in cluster if x.strength == widest), key=lambda x: x.score)
             frame = best.frame
-            self._dissolves.append(
-                _Candidate(frame, "dissolve", min(start, frame), max(end, frame), best.score)
-            )
-            self._cluster = []
+            start = min(x.start for x in cluster)
+            end = max(x.end for x in cluster)
+        self._pending.append(
+            _Candidate(frame, "dissolve", min(start, frame), max(end, frame), score)
+        )
 
     # ---------------------------------------------------------------------------------------
     # resolution and output
 
     def _emit(self, final: bool) -> list[Boundary]:
-        """Resolve candidates that can no longer change and return them as boundaries."""
+        """Resolve the candidates that can no longer change and return them as boundaries.
+
+        Candidates are grouped by overlapping spans; a group is resolved once every candidate
+        that could still join it would start after it (the horizon): a fade wins over what it
+        spans, a cut over a dissolve it falls in, and of two boundaries closer than
+        ``min_shot`` the stronger is kept.
+        """
+        t, half = self._t, self.dissolve_half
         if final:
-            horizon = self._t + 1
+            horizon = t + 2
         else:
-            horizon = self._t - self.dissolve_half - self.revert_frames - 2 * self.flash_frames
-            horizon = min(horizon, self._t - 2 * self.dissolve_half - 4)
+            horizon = min(t - self._cut_lag - self.revert_frames - 1, t - 2 * half - 2)
             if self._cluster:
                 horizon = min(horizon, min(x.start for x in self._cluster) - 1)
             if self._dark_start is not None:
-                horizon = min(horizon, self._dark_start - 2 * self.dissolve_half - 2)
+                horizon = min(horizon, self._dark_start - half - 2)
             if self._fade_wait is not None:
                 horizon = min(horizon, self._fade_wait[0] - 1)
-        ready: list[_Candidate] = []
-        for pool in (self._fades, self._cuts, self._dissolves):
-            keep = []
-            for cand in pool:
-                (ready if cand.frame < horizon else keep).append(cand)
-            pool[:] = keep
-        if not ready:
+        horizon -= self.min_shot + 1
+        if not self._pending:
             return []
-        # fades win over what they contain; cuts over dissolves they fall in
-        fades = [x for x in ready if x.kind == "fade"]
-        out = list(fades)
+        self._pending.sort(key=lambda x: x.start)
+        groups: list[list[_Candidate]] = []
+        reach = -math.inf
+        for cand in self._pending:
+            if cand.start - 1 - self.min_shot > reach:
+                groups.append([])
+            groups[-1].append(cand)
+            reach = max(reach, cand.end)
+        result: list[Boundary] = []
+        done = 0
+        for group in groups:
+            if max(x.end for x in group) >= horizon:
+                break
+            done += len(group)
+            result += self._resolve(group)
+        self._pending = self._pending[done:]
+        return result
+
+    def _resolve(self, group: list[_Candidate]) -> list[Boundary]:
+        fades = [x for x in group if x.kind in ("fade", _MUTE)]
         cuts = [
             x
-            for x in ready
+            for x in group
             if x.kind == "cut" and not any(f.start - 1 <= x.frame <= f.end + 1 for f in fades)
         ]
-        out += cuts
-        for x in ready:
-            if x.kind != "dissolve":
-                continue
-            if any(f.start - 1 <= x.frame <= f.end + 1 for f in fades):
-                continue
-            if any(x.start - 1 <= cu.frame <= x.end + 1 for cu in cuts):
-                continue
-            out.append(x)
-        out.sort(key=lambda x: x.frame)
+        dissolves = [
+            x
+            for x in group
+            if x.kind == "dissolve"
+            and not any(f.start - 1 <= x.frame <= f.end + 1 for f in fades)
+            and not any(x.start - 1 <= cu.frame <= x.end + 1 for cu in cuts)
+        ]
         result: list[Boundary] = []
-        for x in out:
+        kept = [x for x in fades if x.kind == "fade"] + cuts + dissolves
+        for x in sorted(kept, key=lambda x: x.frame):
             b = Boundary(x.frame, x.kind, x.start, x.end, round(float(x.score), 4))
-            last = self._last_emitted
+            last = self._last_out
             if last is not None and b.frame - last.frame < self.min_shot:
-                if b.score <= last.score:
+                if b.score <= last.score or not result or result[-1] is not last:
                     continue
-                if result and result[-1] is last:
-                    result[-1] = b
-                    self._last_emitted = b
-                    continue
+                result.pop()  # the weaker one was not returned yet: replace it
             result.append(b)
-            self._last_emitted = b
+            self._last_out = b
         return result
+
+
+def _combine(dh: float, dp: float) -> float:
+    """Combined change in [0, 1] from a histogram distance and a mean absolute difference."""
+    return 0.5 * dh + 0.5 * min(1.0, dp / 0.2)

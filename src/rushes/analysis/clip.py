@@ -87,7 +87,8 @@ class _OpenShot:
         summary: dict[str, Any] = {
             "color": self.color.result(),
             "focus": _focus_summary(rows[:, n]),
-            "motion": motion.summarize_motion(rows[:, n + 1 :]),
+            # a shot's first row is the motion across the boundary: not this shot's
+            "motion": motion.summarize_motion(rows[1:, n + 1 :] if len(rows) > 1 else rows[:, n + 1 :]),
             "people": people.summarize_people(self.people),
         }
         return ShotAnalysis(
@@ -141,7 +142,8 @@ def analyze_clip(
     current = _OpenShot(0, None)
     prev_gray: np.ndarray | None = None
     warnings: list[str] = []
-    zero_motion = np.zeros(len(motion.MOTION_FIELDS), dtype=np.float32)
+    # first frame: identity motion (scale 1) with zero confidence
+    still = np.array([f == "scale" for f in motion.MOTION_FIELDS], dtype=np.float32)
     done = 0
     last = -1
 
@@ -160,7 +162,7 @@ def analyze_clip(
     for idx, u8 in reader.iter_frames_u8(size=size):
         frame = u8.astype(np.float32) * np.float32(1 / 255)
         gray = frame @ LUMA
-        mo = motion.estimate_motion(prev_gray, gray) if prev_gray is not None else zero_motion
+        mo = motion.estimate_motion(prev_gray, gray) if prev_gray is not None else still
         rows.append(
             np.concatenate(
                 [color_stats.frame_color_stats(frame), [focus.focus_measure(gray)], mo]
