@@ -23,7 +23,7 @@ from pathlib import Path
 import av
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import footage_root, manifest, table, write_result  # noqa: E402
+from common import footage_root, manifest, table, write_result
 
 SOURCES = ["juggle_sam2", "dog_walk_sam2", "portrait_woman_outdoor_lp_s32"]
 
@@ -69,8 +69,9 @@ def ffmpeg_null(files: list[Path]) -> float | None:
         return None
     t = time.perf_counter()
     for f in files:
-        subprocess.run([exe, "-v", "error", "-i", str(f), "-map", "0:v:0", "-f", "null", "-"],
-                       check=True)
+        subprocess.run(
+            [exe, "-v", "error", "-i", str(f), "-map", "0:v:0", "-f", "null", "-"], check=True
+        )
     return time.perf_counter() - t
 
 
@@ -102,8 +103,9 @@ print(a.frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def peak_rss(path: Path) -> tuple[int, float]:
     """(frames, peak RSS in MiB) of analysing one clip in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", PEAK_SNIPPET, str(path)], check=True,
-                         capture_output=True, text=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", PEAK_SNIPPET, str(path)], check=True, capture_output=True, text=True
+    ).stdout.split()
     return int(out[0]), int(out[1]) / 1024
 
 
@@ -145,21 +147,32 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(f"\nIngest throughput, {len(files)} clips of 1920x1080 H.264, {d_n} frames")
     print(table(["method", "frames", "seconds", "fps", "ratio to decode-only"], rows))
-    mem = [[f"{n_short} frames", rss_short], [f"{n_long} frames", rss_long],
-           ["ratio long/short", rss_long / rss_short]]
+    mem = [
+        [f"{n_short} frames", rss_short],
+        [f"{n_long} frames", rss_long],
+        ["ratio long/short", rss_long / rss_short],
+    ]
     print("\nPeak memory of analysing one 1080p clip (MiB)")
     print(table(["clip", "peak RSS MiB"], mem))
     best = max(i1_n / i1_s, i2_n / i2_s) / (d_n / d_s)
-    write_result("ingest", {
-        "clips": len(files), "frames": d_n,
-        "decode_only": {"seconds": d_s, "fps": d_n / d_s},
-        "ffmpeg_cli_seconds": ff,
-        "ingest_1_worker": {"seconds": i1_s, "fps": i1_n / i1_s},
-        "ingest_2_workers": {"seconds": i2_s, "fps": i2_n / i2_s},
-        "ratio_to_decode_only": best, "target": 0.5,
-        "peak_rss_mib": {"short": [n_short, rss_short], "long": [n_long, rss_long],
-                         "ratio": rss_long / rss_short},
-    })
+    write_result(
+        "ingest",
+        {
+            "clips": len(files),
+            "frames": d_n,
+            "decode_only": {"seconds": d_s, "fps": d_n / d_s},
+            "ffmpeg_cli_seconds": ff,
+            "ingest_1_worker": {"seconds": i1_s, "fps": i1_n / i1_s},
+            "ingest_2_workers": {"seconds": i2_s, "fps": i2_n / i2_s},
+            "ratio_to_decode_only": best,
+            "target": 0.5,
+            "peak_rss_mib": {
+                "short": [n_short, rss_short],
+                "long": [n_long, rss_long],
+                "ratio": rss_long / rss_short,
+            },
+        },
+    )
     print(f"\nbest ratio to decode-only: {best:.2f} (target >= 0.5)")
     return 0
 

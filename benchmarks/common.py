@@ -26,8 +26,11 @@ def manifest() -> dict[str, dict[str, Any]]:
 
 def machine() -> dict[str, Any]:
     """What the numbers were measured on."""
-    return {"cpus": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version()}
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+    }
 
 
 def write_result(name: str, data: dict[str, Any]) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_boundaries  # noqa: E402
-import bench_ingest  # noqa: E402
+import bench_boundaries
+import bench_ingest
 
 
 def main() -> int:

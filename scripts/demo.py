@@ -18,7 +18,11 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo"
 RUSHES = [sys.executable, "-m", "rushes"]
 
-# (shared clip, camera-roll name, scene, take): two takes of some setups, a clip with cuts
+# Two takes of one locked-off setup, cut from one shared clip into the demo's own dailies
+# folder (re-encoded there; the shared original is only read).
+TAKES = ("face_woman_lp_d3", "E001C001_261121_R5IJ", "E001C002_261121_R5IJ", "11")
+
+# (shared clip, camera-roll name, scene, take): each presented through a symbolic link
 PICKS = [
     ("talkinghead_vr3_woman_flag", "A001C001_261121_R1AB", "7", "1"),
     ("talkinghead_vr5_woman_glasses", "A001C002_261121_R1AB", "7", "2"),
@@ -33,8 +37,12 @@ PICKS = [
 def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     """Run a rushes command as a user would, echoing it."""
     print(f"\n$ rushes {' '.join(args)}", flush=True)
-    return subprocess.run([*RUSHES, *args], cwd=DEMO / "my_film" if args[0] != "init" else DEMO,
-                          check=check, text=True)
+    return subprocess.run(
+        [*RUSHES, *args],
+        cwd=DEMO / "my_film" if args[0] != "init" else DEMO,
+        check=check,
+        text=True,
+    )
 
 
 def shared_dailies(footage: Path, out: Path) -> Path:
@@ -58,11 +66,43 @@ def shared_dailies(footage: Path, out: Path) -> Path:
                 dst = seq / f"{roll}.{1001 + i:04d}{f.suffix.lower()}"
                 if not dst.is_symlink():
                     dst.symlink_to(f)
-        rows.append({"Name": roll, "Scene": scene, "Take": tk, "Camera": roll[0],
-                     "Tape": roll[:4], "Comments": m["content"][:60]})
+        rows.append(
+            {
+                "Name": roll,
+                "Scene": scene,
+                "Take": tk,
+                "Camera": roll[0],
+                "Tape": roll[:4],
+                "Comments": m["content"][:60],
+            }
+        )
+    clip, first, second, scene = TAKES
+    from rushes.media import open_media, write_h264
+
+    with open_media(footage / manifest[clip]["path"]) as r:
+        half = r.info.frames // 2
+        for k, (roll, a, b) in enumerate([(first, 0, half), (second, half, r.info.frames)]):
+            frames = (f for _, f in r.iter_frames(a, b))
+            write_h264(frames, out / f"{roll}.mp4", fps=r.info.fps or 24)
+            rows.append(
+                {
+                    "Name": roll,
+                    "Scene": scene,
+                    "Take": str(k + 1),
+                    "Camera": roll[0],
+                    "Tape": roll[:4],
+                    "Comments": f"{clip} frames {a}-{b - 1}",
+                }
+            )
     ale = out / "dailies.ale"
-    write_ale(ale, AleFile({"FIELD_DELIM": "TABS", "FPS": "24"},
-                           ["Name", "Scene", "Take", "Camera", "Tape", "Comments"], rows))
+    write_ale(
+        ale,
+        AleFile(
+            {"FIELD_DELIM": "TABS", "FPS": "24"},
+            ["Name", "Scene", "Take", "Camera", "Tape", "Comments"],
+            rows,
+        ),
+    )
     return ale
 
 
@@ -85,8 +125,15 @@ def main() -> int:
     sh("ls", "clips")
     sh("ls", "shots")
     sh("ls", "setups")
-    shots = json.loads(subprocess.run([*RUSHES, "ls", "shots", "--json"], cwd=DEMO / "my_film",
-                                      check=True, capture_output=True, text=True).stdout)
+    shots = json.loads(
+        subprocess.run(
+            [*RUSHES, "ls", "shots", "--json"],
+            cwd=DEMO / "my_film",
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     sh("show", shots[0]["name"])
     sh("contact-sheet", "-o", str(DEMO / "contact_sheet.png"))
     print(f"\nDone. Project: {DEMO / 'my_film'}  Contact sheet: {DEMO / 'contact_sheet.png'}")

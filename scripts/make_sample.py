@@ -27,7 +27,7 @@ def set_plate(seed: int, hue: float) -> np.ndarray:
     img = cv2.resize(base, (2 * W + 24, H + 24), interpolation=cv2.INTER_CUBIC)[:H, : 2 * W]
     tint = np.array([0.6 + 0.4 * np.cos(hue), 0.6, 0.6 + 0.4 * np.sin(hue)], np.float32)
     img = np.clip(0.15 + 0.7 * img * tint, 0, 1)
-    for k in range(6):  # some hard-edged props so setups have structure
+    for _ in range(6):  # some hard-edged props so setups have structure
         x, y = int(rng.integers(0, 2 * W - 60)), int(rng.integers(20, H - 60))
         cv2.rectangle(img, (x, y), (x + 50, y + 40), tuple(float(c) for c in rng.random(3)), -1)
     return img
@@ -61,15 +61,35 @@ def main(out: Path) -> Path:
         ("B001C002_261121_R2CD", "B", 4, "12", "2"),
     ]
     for name, setup, seed, scene, tk in clips:
-        write_h264(take(plates[setup], seed, 1.5), out / f"{name}.mp4", fps=Fraction(24),
-                   timecode=f"1{seed}:00:00:00")
-        rows.append({"Name": name, "Source File": f"{name}.mp4", "Scene": scene, "Take": tk,
-                     "Camera": name[0], "Tape": name[:4]})
+        write_h264(
+            take(plates[setup], seed, 1.5),
+            out / f"{name}.mp4",
+            fps=Fraction(24),
+            timecode=f"1{seed}:00:00:00",
+        )
+        rows.append(
+            {
+                "Name": name,
+                "Source File": f"{name}.mp4",
+                "Scene": scene,
+                "Take": tk,
+                "Camera": name[0],
+                "Tape": name[:4],
+            }
+        )
     # a 10-bit ProRes original holding two shots (a hard cut at frame 24)
     two = take(plates["C"], 5, 1.0)[:24] + take(plates["A"], 6, -1.0)[24:]
     write_prores(two, out / "A002C001_261121_R3EF.mov", fps=Fraction(24), timecode="14:00:00:00")
-    rows.append({"Name": "A002C001_261121_R3EF", "Source File": "A002C001_261121_R3EF.mov",
-                 "Scene": "14", "Take": "1", "Camera": "A", "Tape": "A002"})
+    rows.append(
+        {
+            "Name": "A002C001_261121_R3EF",
+            "Source File": "A002C001_261121_R3EF.mov",
+            "Scene": "14",
+            "Take": "1",
+            "Camera": "A",
+            "Tape": "A002",
+        }
+    )
     # an EXR plate (scene-linear half float)
     lin = [np.power(f, 2.2) for f in take(plates["C"], 7, 0.5, person=False)[:24]]
     write_exr_sequence(lin, out / "plates" / "C001C001_261121_R4GH.%04d.exr", fps=Fraction(24))

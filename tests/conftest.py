@@ -50,8 +50,12 @@ def prores10(tmp_path: Path) -> Path:
     """A 10-bit ProRes 422 HQ clip, 12 frames 256x64, a fine ramp 8 bits cannot hold."""
     ramp = np.linspace(0.40, 0.50, 256, dtype=np.float32)
     frames = [np.tile((ramp + 0.001 * i)[None, :, None], (64, 1, 3)) for i in range(12)]
-    return write_prores(frames, tmp_path / "A001C003_230115_R1AB.mov", fps=Fraction(24000, 1001),
-                        timecode="01:00:10:00")
+    return write_prores(
+        frames,
+        tmp_path / "A001C003_230115_R1AB.mov",
+        fps=Fraction(24000, 1001),
+        timecode="01:00:10:00",
+    )
 
 
 @pytest.fixture
@@ -67,8 +71,9 @@ def exr_gap(tmp_path: Path) -> Path:
 def h264_two_shots(tmp_path: Path) -> Path:
     """An H.264 clip of two panning shots with a hard cut at frame 30 (60 frames, 320x180)."""
     warm = np.array([1.0, 0.8, 0.55], np.float32)
-    frames = [textured(180, 320, 1, t) if t < 30 else textured(180, 320, 2, t) * warm
-              for t in range(60)]
+    frames = [
+        textured(180, 320, 1, t) if t < 30 else textured(180, 320, 2, t) * warm for t in range(60)
+    ]
     return write_h264(frames, tmp_path / "B002C001_230116_R2CD.mp4", fps=Fraction(24))
 
 

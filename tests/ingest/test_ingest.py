@@ -38,7 +38,8 @@ def _clips(project: Project) -> dict[str, Clip]:
 def test_ingest_catalogs_clips_shots_and_is_idempotent(project: Project, dailies: Path) -> None:
     report = ingest(project, [dailies], workers=1)
     assert sorted(report.added) == sorted(
-        ["A001C003_230115_R1AB.mov", "B002C001_230116_R2CD.mp4", "plate.%04d.exr"])
+        ["A001C003_230115_R1AB.mov", "B002C001_230116_R2CD.mp4", "plate.%04d.exr"]
+    )
     # the EXR sequence with a gap is catalogued, flagged, and named in a warning line
     assert any("1005" in w and "plate" in w for w in report.warnings)
     clips = _clips(project)
@@ -47,8 +48,9 @@ def test_ingest_catalogs_clips_shots_and_is_idempotent(project: Project, dailies
     assert prores.bit_depth == 10 and prores.camera == "A" and prores.roll == "A001"
     assert prores.timecode == "01:00:10:00" and len(prores.checksum) == 16
     with project.session() as s:
-        two = s.scalars(select(Shot).join(Clip).where(Clip.name == "B002C001_230116_R2CD")
-                        .order_by(Shot.index)).all()
+        two = s.scalars(
+            select(Shot).join(Clip).where(Clip.name == "B002C001_230116_R2CD").order_by(Shot.index)
+        ).all()
         assert [(sh.start, sh.end) for sh in two] == [(0, 30), (30, 60)]
         assert two[0].transition_out == "cut"
         assert all(project.path(sh.thumbnail or "").is_file() for sh in two)
@@ -115,15 +117,18 @@ def test_unreadable_folder_is_reported(project: Project, dailies: Path) -> None:
 
 def test_ale_metadata_and_unknown_rows(project: Project, dailies: Path, tmp_path: Path) -> None:
     ale = tmp_path / "dailies.ale"
-    write_ale(ale, AleFile(
-        heading={"FIELD_DELIM": "TABS", "FPS": "24"},
-        columns=["Name", "Scene", "Take", "Camera"],
-        rows=[
-            {"Name": "A001C003_230115_R1AB", "Scene": "12A", "Take": "3", "Camera": "A"},
-            {"Name": "B002C001_230116_R2CD", "Scene": "12A", "Take": "4", "Camera": "B"},
-            {"Name": "Z999C999_230199_R0ZZ", "Scene": "99", "Take": "1", "Camera": "Z"},
-        ],
-    ))
+    write_ale(
+        ale,
+        AleFile(
+            heading={"FIELD_DELIM": "TABS", "FPS": "24"},
+            columns=["Name", "Scene", "Take", "Camera"],
+            rows=[
+                {"Name": "A001C003_230115_R1AB", "Scene": "12A", "Take": "3", "Camera": "A"},
+                {"Name": "B002C001_230116_R2CD", "Scene": "12A", "Take": "4", "Camera": "B"},
+                {"Name": "Z999C999_230199_R0ZZ", "Scene": "99", "Take": "1", "Camera": "Z"},
+            ],
+        ),
+    )
     report = ingest(project, [dailies], ale=ale, workers=1)
     clips = _clips(project)
     assert (clips["A001C003_230115_R1AB"].scene, clips["A001C003_230115_R1AB"].take) == ("12A", "3")

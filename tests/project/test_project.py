@@ -60,8 +60,14 @@ def test_bad_settings_name_the_key(tmp_path: Path, toml: str, message: str) -> N
 
 @pytest.mark.parametrize(
     ("value", "rate"),
-    [("24", Fraction(24)), ("23.976", Fraction(24000, 1001)), ("29.97", Fraction(30000, 1001)),
-     ("25", Fraction(25)), ("24000/1001", Fraction(24000, 1001)), (59.94, Fraction(60000, 1001))],
+    [
+        ("24", Fraction(24)),
+        ("23.976", Fraction(24000, 1001)),
+        ("29.97", Fraction(30000, 1001)),
+        ("25", Fraction(25)),
+        ("24000/1001", Fraction(24000, 1001)),
+        (59.94, Fraction(60000, 1001)),
+    ],
 )
 def test_parse_rate(value: str, rate: Fraction) -> None:
     assert parse_rate(value) == rate

@@ -78,7 +78,9 @@ class _OpenShot:
                 self.stride *= 2
         self.count += 1
 
-    def close(self, end: int, transition_out: str | None, rows: np.ndarray) -> ShotAnalysis:
+    def close(
+        self, end: int, transition_out: str | None, rows: np.ndarray, fps: float
+    ) -> ShotAnalysis:
         mid = (self.start + end - 1) / 2
         thumb = min(self.thumbs, key=lambda t: abs(t[0] - mid))[1]
         picks = np.linspace(0, len(self.thumbs) - 1, SIGNATURE_FRAMES).round().astype(int)
@@ -88,7 +90,9 @@ class _OpenShot:
             "color": self.color.result(),
             "focus": _focus_summary(rows[:, n]),
             # a shot's first row is the motion across the boundary: not this shot's
-            "motion": motion.summarize_motion(rows[1:, n + 1 :] if len(rows) > 1 else rows[:, n + 1 :]),
+            "motion": motion.summarize_motion(
+                rows[1:, n + 1 :] if len(rows) > 1 else rows[:, n + 1 :], fps=fps
+            ),
             "people": people.summarize_people(self.people),
         }
         return ShotAnalysis(
@@ -155,7 +159,7 @@ def analyze_clip(
                 b = pending.popleft()
                 if b.frame > current.start and current.count:
                     table = np.stack(rows[current.start : b.frame])
-                    shots.append(current.close(b.frame, b.kind, table))
+                    shots.append(current.close(b.frame, b.kind, table, fps))
                     current = _OpenShot(b.frame, b.kind)
             current.feed(idx, frame, people_every)
 
@@ -183,7 +187,7 @@ def analyze_clip(
     pending.extend(found)
     drain(last)
     if current.count:
-        shots.append(current.close(last + 1, None, np.stack(rows[current.start :])))
+        shots.append(current.close(last + 1, None, np.stack(rows[current.start :]), fps))
     if progress is not None:
         progress(done % 16)
     n = last + 1

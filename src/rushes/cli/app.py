@@ -13,15 +13,22 @@ from rushes.cli.common import err_console, state
 from rushes.errors import RushesError
 
 app = typer.Typer(
-    name="rushes", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    name="rushes",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
     help="Learn a production from its own dailies and help fix its footage.",
 )
 
 
 @app.callback()
 def _root(
-    project: Annotated[Path | None, typer.Option(
-        "-p", "--project", help="Project folder (default: found above the current folder).")] = None,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "-p", "--project", help="Project folder (default: found above the current folder)."
+        ),
+    ] = None,
 ) -> None:
     state.project = project
 

@@ -12,7 +12,8 @@ from rich.console import Console
 
 from rushes.project import Project
 
-console = Console()
+# Piped output is not cut to 80 columns: tables stay one row per item for grep and less.
+console = Console(width=None if sys.stdout.isatty() else 240)
 err_console = Console(stderr=True)
 
 

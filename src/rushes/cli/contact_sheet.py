@@ -27,18 +27,27 @@ def contact_sheet(
     with project.session() as s:
         shots = query.list_shots(s, scene)
         items = []
-        for sh in sorted(shots, key=lambda x: (x.clip.scene or "", x.setup.name if x.setup else "", x.name)):
+        for sh in sorted(
+            shots, key=lambda x: (x.clip.scene or "", x.setup.name if x.setup else "", x.name)
+        ):
             if not sh.thumbnail:
                 continue
             img = cv2.imread(str(project.path(sh.thumbnail)))
             if img is None:
                 continue
             tc = sh.clip.timecode or ""
-            items.append((cv2.cvtColor(img, cv2.COLOR_BGR2RGB), [
-                sh.name,
-                f"sc {sh.clip.scene or '-'} tk {sh.clip.take or '-'}  {sh.setup.name if sh.setup else ''}",
-                f"{sh.frames} fr  {tc}",
-            ], sh.name))
+            setup = sh.setup.name if sh.setup else ""
+            items.append(
+                (
+                    cv2.cvtColor(img, cv2.COLOR_BGR2RGB),
+                    [
+                        sh.name,
+                        f"sc {sh.clip.scene or '-'} tk {sh.clip.take or '-'}  {setup}",
+                        f"{sh.frames} fr  {tc}",
+                    ],
+                    sh.name,
+                )
+            )
     if not items:
         where = f"scene {scene}" if scene else "the catalog"
         fail(f"no shots with thumbnails in {where}; ingest media first ('rushes ls shots')")

@@ -23,8 +23,11 @@ def ingest(
     """Checksum, probe and analyse media; catalog clips, shots and setups. Re-runnable."""
     project = open_project()
     with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(),
-        MofNCompleteColumn(), TimeElapsedColumn(), console=err_console,
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
         disable=as_json or not err_console.is_terminal,
     ) as bar:
         clips = bar.add_task("clips", total=None)
@@ -39,8 +42,9 @@ def ingest(
                 bar.update(clips, total=total)
                 bar.advance(clips, n)
 
-        report = run_ingest(project, paths, ale=ale, sheet=csv, workers=workers,
-                            verify=verify, hook=hook)
+        report = run_ingest(
+            project, paths, ale=ale, sheet=csv, workers=workers, verify=verify, hook=hook
+        )
     if as_json:
         print_json(report.to_dict())
     else:
@@ -51,6 +55,8 @@ def ingest(
         console.print(
             f"{len(report.added)} added, {len(report.unchanged)} unchanged, "
             f"{len(report.moved)} moved, {len(report.changed)} changed, "
-            f"{len(report.failed)} failed ({report.frames} frames analysed)", highlight=False)
+            f"{len(report.failed)} failed ({report.frames} frames analysed)",
+            highlight=False,
+        )
     if not report.ok:
         raise typer.Exit(1)

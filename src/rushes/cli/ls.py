@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +12,7 @@ from rushes.cli.common import console, open_project, print_json
 from rushes.project import query
 
 
-class What(str, Enum):
+class What(StrEnum):
     """What to list."""
 
     clips = "clips"
@@ -21,10 +21,34 @@ class What(str, Enum):
 
 
 COLUMNS: dict[What, tuple[str, ...]] = {
-    What.clips: ("name", "kind", "width", "height", "frames", "fps", "codec", "bit_depth",
-                 "timecode", "camera", "scene", "take", "shots", "status"),
-    What.shots: ("name", "frames", "scene", "take", "camera", "setup", "motion", "exposure",
-                 "faces", "people"),
+    What.clips: (
+        "name",
+        "kind",
+        "width",
+        "height",
+        "frames",
+        "fps",
+        "codec",
+        "bit_depth",
+        "timecode",
+        "camera",
+        "scene",
+        "take",
+        "shots",
+        "status",
+    ),
+    What.shots: (
+        "name",
+        "frames",
+        "scene",
+        "take",
+        "camera",
+        "setup",
+        "motion",
+        "exposure",
+        "faces",
+        "people",
+    ),
     What.setups: ("name", "scene", "camera", "shots"),
 }
 

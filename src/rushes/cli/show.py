@@ -39,10 +39,15 @@ def show(
         ("path", clip["path"]),
         ("size", f"{clip['width']}x{clip['height']} @ {clip['fps']} fps"),
         ("frames", f"{detail['start']}-{detail['end'] - 1} ({detail['frames']})"),
-        ("timecode", clip["timecode"]), ("reel / camera", f"{clip['reel'] or ''} / {clip['camera'] or ''}"),
+        ("timecode", clip["timecode"]),
+        ("reel / camera", f"{clip['reel'] or ''} / {clip['camera'] or ''}"),
         ("scene / take", f"{clip['scene'] or ''} / {clip['take'] or ''}"),
-        ("setup", detail["setup"]), ("checksum", f"xxh64 {clip['checksum']}"),
-        ("transitions", f"in {detail['transition_in'] or '-'}, out {detail['transition_out'] or '-'}"),
+        ("setup", detail["setup"]),
+        ("checksum", f"xxh64 {clip['checksum']}"),
+        (
+            "transitions",
+            f"in {detail['transition_in'] or '-'}, out {detail['transition_out'] or '-'}",
+        ),
     ]
     for key, block in detail["analysis"].items():
         rows.append((key, _fmt(block)))

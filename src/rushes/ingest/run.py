@@ -94,7 +94,9 @@ def _apply_metadata(clip: Clip, records: Sequence[ClipMetadata]) -> ClipMetadata
 
 def _write_thumbnail(project: Project, checksum: str, k: int, image: np.ndarray) -> str:
     path = project.path("cache", "thumbs", f"{checksum}_{k:03d}.jpg")
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90]
+    )
     if not ok:
         raise RuntimeError("thumbnail encode failed")
     write_bytes_atomic(path, buf.tobytes())
@@ -126,7 +128,10 @@ def _catalog_new(
     info: MediaInfo = res.info  # type: ignore[assignment]
     analysis: ClipAnalysis = res.analysis  # type: ignore[assignment]
     per_frame = _write_per_frame(project, res.checksum, analysis)
-    thumbs = [_write_thumbnail(project, res.checksum, k, s.thumbnail) for k, s in enumerate(analysis.shots)]
+    thumbs = [
+        _write_thumbnail(project, res.checksum, k, s.thumbnail)
+        for k, s in enumerate(analysis.shots)
+    ]
     with project.session() as s:
         clip = Clip(
             name=info.name,
@@ -201,7 +206,9 @@ def regroup_setups(project: Project) -> int:
                 scene, cam = sh.clip.scene, sh.clip.camera
                 key = scene or "setup"
                 counters[key] = counters.get(key, 0) + 1
-                name = f"{scene}-{cam or ''}{counters[key]}" if scene else f"setup{counters[key]:03d}"
+                name = (
+                    f"{scene}-{cam or ''}{counters[key]}" if scene else f"setup{counters[key]:03d}"
+                )
                 made[label] = Setup(name=name, scene=scene, camera=cam)
                 s.add(made[label])
             sh.setup = made[label]
@@ -272,11 +279,18 @@ def ingest(
     if hook:
         hook("start", 0, total)
     jobs = [
-        Job(src, frozenset(known), project.settings.analysis.long_side,
-            project.settings.analysis.people_every, project.settings.fps)
+        Job(
+            src,
+            frozenset(known),
+            project.settings.analysis.long_side,
+            project.settings.analysis.people_every,
+            project.settings.fps,
+        )
         for src in todo
     ]
-    for res in _run_jobs(jobs, workers or project.settings.analysis.workers or os.cpu_count() or 1, hook):
+    for res in _run_jobs(
+        jobs, workers or project.settings.analysis.workers or os.cpu_count() or 1, hook
+    ):
         _finish(project, res, records, known, report)
         if hook:
             hook("clip", 1, len(jobs))
@@ -288,8 +302,11 @@ def ingest(
 
 
 def _finish(
-    project: Project, res: WorkResult, records: Sequence[ClipMetadata],
-    known: dict[str, str], report: IngestReport,
+    project: Project,
+    res: WorkResult,
+    records: Sequence[ClipMetadata],
+    known: dict[str, str],
+    report: IngestReport,
 ) -> None:
     name = Path(res.source.path).name
     if res.status == "error":
@@ -298,7 +315,9 @@ def _finish(
     if res.status == "known":
         old = known[res.checksum]
         if Path(old).exists() and Path(old).resolve() != Path(res.source.path).resolve():
-            report.warnings.append(f"{res.source.path}: identical to catalogued {old}; not added again")
+            report.warnings.append(
+                f"{res.source.path}: identical to catalogued {old}; not added again"
+            )
             return
         with project.session() as s:
             clip = s.scalars(select(Clip).where(Clip.checksum == res.checksum)).first()

@@ -11,9 +11,35 @@ from rushes.media.sequence import SequenceSpec, group_sequences
 
 # Sidecars that live beside camera media and are not media themselves.
 SIDECARS = frozenset(
-    {".ale", ".csv", ".xml", ".mhl", ".md5", ".xxh", ".txt", ".json", ".log", ".rmd", ".rdc",
-     ".rtn", ".cdl", ".cc", ".ccc", ".cube", ".edl", ".otio", ".aaf", ".wav", ".bwf", ".pdf",
-     ".md", ".ds_store", ".lut", ".3dl", ".mp3"}
+    {
+        ".ale",
+        ".csv",
+        ".xml",
+        ".mhl",
+        ".md5",
+        ".xxh",
+        ".txt",
+        ".json",
+        ".log",
+        ".rmd",
+        ".rdc",
+        ".rtn",
+        ".cdl",
+        ".cc",
+        ".ccc",
+        ".cube",
+        ".edl",
+        ".otio",
+        ".aaf",
+        ".wav",
+        ".bwf",
+        ".pdf",
+        ".md",
+        ".ds_store",
+        ".lut",
+        ".3dl",
+        ".mp3",
+    }
 )
 
 
@@ -52,12 +78,12 @@ def _folder(folder: Path, result: ScanResult) -> None:
     except OSError as e:
         result.errors.append(f"{folder}: cannot be listed ({e.strerror})")
         return
-    for e in entries:
-        if e.name.startswith("."):
+    for entry in entries:
+        if entry.name.startswith("."):
             continue
-        p = Path(e.path)
+        p = Path(entry.path)
         try:
-            if e.is_dir(follow_symlinks=False):
+            if entry.is_dir(follow_symlinks=False):
                 _folder(p, result)
                 continue
         except OSError as err:

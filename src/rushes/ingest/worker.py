@@ -63,7 +63,9 @@ def run_job(job: Job, progress: Any = None) -> WorkResult:
     try:
         size, mtime = stat_source(src)
         if size == 0:
-            return WorkResult(src, "error", error=f"{src.path}: file is empty (0 bytes); re-copy it")
+            return WorkResult(
+                src, "error", error=f"{src.path}: file is empty (0 bytes); re-copy it"
+            )
         checksum = checksum_source(src)
         if checksum in job.known_checksums:
             return WorkResult(src, "known", checksum, size, mtime)

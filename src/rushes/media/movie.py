@@ -65,24 +65,33 @@ class MovieReader(MediaReader):
         return round((frame.pts - start) * stream.time_base * rate)
 
     def _seek(self, stream: Any, index: int) -> None:
-        if index <= 0:
-            self._container.seek(0, stream=stream) if self._container else None
-            return
         rate = self.info.fps or Fraction(24)
         pts = int((stream.start_time or 0) + Fraction(index) / rate / stream.time_base)
         self._container.seek(pts, stream=stream, backward=True, any_frame=False)
 
     def _decode(self, start: int, stop: int | None) -> Iterator[tuple[int, Any]]:
+        """Decoded frames with their indices. The first frame after a seek is placed by its
+        timestamp; the frames after it are counted, so jittery or variable timestamps never
+        leave holes or repeats in the numbering."""
         stream = self._stream()
         stop = self.info.frames if stop is None else min(stop, self.info.frames)
         try:
-            self._seek(stream, start)
-            count = -1
+            idx: int | None = None
+            if start > 0:
+                self._seek(stream, start)
+            else:
+                self._container.seek(0, stream=stream)
+                idx = -1
             for frame in self._container.decode(stream):
-                count += 1
-                idx = self._index(frame, stream)
-                if idx < 0:  # no timestamps: count from the start
-                    idx = count if start == 0 else start + count
+                if idx is None:
+                    idx = self._index(frame, stream)
+                    if idx < 0:
+                        raise MediaError(
+                            f"{self.path}: frames carry no timestamps; random access is "
+                            "impossible, read it from the start"
+                        )
+                else:
+                    idx += 1
                 if idx < start:
                     continue
                 if idx >= stop:
@@ -110,9 +119,12 @@ class MovieReader(MediaReader):
         """uint8 display frames straight from YUV at the target size (fast analysis path)."""
         w, h = size if size else (None, None)
         for idx, frame in self._decode(start, stop):
-            yield idx, frame.reformat(
-                width=w, height=h, format="rgb24", interpolation="AREA"
-            ).to_ndarray()
+            yield (
+                idx,
+                frame.reformat(
+                    width=w, height=h, format="rgb24", interpolation="AREA"
+                ).to_ndarray(),
+            )
 
     def close(self) -> None:
         """Close the container."""

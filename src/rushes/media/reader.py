@@ -69,8 +69,7 @@ class MediaReader(ABC):
         """Return one frame by index. Shape: ``(H, W, 3)`` float32."""
         if not 0 <= index < self.info.frames:
             raise IndexError(
-                f"frame {index} is out of range for {self.info.path} "
-                f"(0..{self.info.frames - 1})"
+                f"frame {index} is out of range for {self.info.path} (0..{self.info.frames - 1})"
             )
         for _, frame in self.iter_frames(index, index + 1, size):
             return frame

@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -69,7 +70,9 @@ def write_exr_sequence(
         spec = oiio.ImageSpec(frame.shape[1], frame.shape[0], 3, "half")
         spec.attribute("compression", compression)
         if fps:
-            spec.attribute("FramesPerSecond", oiio.TypeDesc("rational"), (fps.numerator, fps.denominator))
+            spec.attribute(
+                "FramesPerSecond", oiio.TypeDesc("rational"), (fps.numerator, fps.denominator)
+            )
         o = oiio.ImageOutput.create(str(tmp))
         if o is None or not o.open(str(tmp), spec):
             tmp.unlink(missing_ok=True)
@@ -101,7 +104,7 @@ def _write_movie(
         with av.open(str(tmp), mode="w", format=fmt, options={"movflags": "+faststart"}) as c:
             if timecode:
                 c.metadata["timecode"] = timecode
-            stream = c.add_stream(codec, rate=fps)
+            stream: Any = c.add_stream(codec, rate=fps)
             stream.pix_fmt = pix_fmt
             stream.options = options
             first = True
@@ -146,7 +149,9 @@ def write_prores(
         timecode: Start timecode written to the MOV's timecode track.
     """
     if profile not in _PRORES_PROFILES:
-        raise ValueError(f"ProRes profile {profile!r} unknown; use one of {sorted(_PRORES_PROFILES)}")
+        raise ValueError(
+            f"ProRes profile {profile!r} unknown; use one of {sorted(_PRORES_PROFILES)}"
+        )
     n = _PRORES_PROFILES[profile]
     pix = "yuv444p10le" if n >= 4 else "yuv422p10le"
     opts = {"profile": str(n), "vendor": "apl0"}

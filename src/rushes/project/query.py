@@ -23,7 +23,9 @@ def find_shot(session: Session, ref: str) -> Shot:
         shot = session.get(Shot, int(ref))
     if shot is None:
         shots = session.scalars(
-            select(Shot).join(Clip).where(or_(Clip.name == ref, func.lower(Shot.name) == ref.lower()))
+            select(Shot)
+            .join(Clip)
+            .where(or_(Clip.name == ref, func.lower(Shot.name) == ref.lower()))
         ).all()
         if len(shots) == 1:
             shot = shots[0]
@@ -38,10 +40,23 @@ def find_shot(session: Session, ref: str) -> Shot:
 def clip_row(c: Clip) -> dict[str, Any]:
     """Listing view of a clip."""
     return {
-        "id": c.id, "name": c.name, "kind": c.kind, "width": c.width, "height": c.height,
-        "frames": c.frames, "fps": c.fps, "codec": c.codec, "bit_depth": c.bit_depth,
-        "timecode": c.timecode, "reel": c.reel, "camera": c.camera, "scene": c.scene,
-        "take": c.take, "shots": len(c.shots), "status": c.status, "checksum": c.checksum,
+        "id": c.id,
+        "name": c.name,
+        "kind": c.kind,
+        "width": c.width,
+        "height": c.height,
+        "frames": c.frames,
+        "fps": c.fps,
+        "codec": c.codec,
+        "bit_depth": c.bit_depth,
+        "timecode": c.timecode,
+        "reel": c.reel,
+        "camera": c.camera,
+        "scene": c.scene,
+        "take": c.take,
+        "shots": len(c.shots),
+        "status": c.status,
+        "checksum": c.checksum,
         "path": c.path,
     }
 
@@ -51,19 +66,30 @@ def shot_row(s: Shot) -> dict[str, Any]:
     a = s.analysis or {}
     people = a.get("people", {})
     return {
-        "id": s.id, "name": s.name, "clip": s.clip.name, "start": s.start, "end": s.end,
-        "frames": s.frames, "scene": s.clip.scene, "take": s.clip.take,
-        "camera": s.clip.camera, "setup": s.setup.name if s.setup else None,
-        "motion": a.get("motion", {}).get("kind"),
+        "id": s.id,
+        "name": s.name,
+        "clip": s.clip.name,
+        "start": s.start,
+        "end": s.end,
+        "frames": s.frames,
+        "scene": s.clip.scene,
+        "take": s.clip.take,
+        "camera": s.clip.camera,
+        "setup": s.setup.name if s.setup else None,
+        "motion": a.get("motion", {}).get("label"),
         "exposure": a.get("color", {}).get("exposure"),
-        "faces": bool(people.get("faces_present")), "people": bool(people.get("people_present")),
+        "faces": bool(people.get("faces_present")),
+        "people": bool(people.get("people_present")),
     }
 
 
 def setup_row(st: Setup) -> dict[str, Any]:
     """Listing view of a setup."""
     return {
-        "id": st.id, "name": st.name, "scene": st.scene, "camera": st.camera,
+        "id": st.id,
+        "name": st.name,
+        "scene": st.scene,
+        "camera": st.camera,
         "shots": [s.name for s in st.shots],
     }
 
@@ -72,7 +98,8 @@ def shot_detail(s: Shot, root: str) -> dict[str, Any]:
     """Everything about one shot: clip metadata, analyses, thumbnail path."""
     return {
         **shot_row(s),
-        "transition_in": s.transition_in, "transition_out": s.transition_out,
+        "transition_in": s.transition_in,
+        "transition_out": s.transition_out,
         "thumbnail": f"{root}/{s.thumbnail}" if s.thumbnail else None,
         "clip": clip_row(s.clip) | {"issues": s.clip.issues, "metadata": s.clip.meta},
         "analysis": s.analysis,

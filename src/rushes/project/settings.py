@@ -32,9 +32,9 @@ class Settings(BaseModel):
 
     name: str
     fps: str = "24"
-    color: ColorSettings = ColorSettings()
-    analysis: AnalysisSettings = AnalysisSettings()
-    users: list[str] = []
+    color: ColorSettings = Field(default_factory=ColorSettings)
+    analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
+    users: list[str] = Field(default_factory=list)
 
     @field_validator("fps")
     @classmethod
@@ -42,7 +42,9 @@ class Settings(BaseModel):
         try:
             f = Fraction(str(v)).limit_denominator(1001)
         except (ValueError, ZeroDivisionError):
-            raise ValueError(f"fps {v!r} is not a rate; write 24, 25, 23.976 or 24000/1001") from None
+            raise ValueError(
+                f"fps {v!r} is not a rate; write 24, 25, 23.976 or 24000/1001"
+            ) from None
         if not 1 <= f <= 1000:
             raise ValueError(f"fps {v!r} is out of range 1..1000")
         return str(f)

@@ -51,7 +51,9 @@ class Project:
         try:
             rate = parse_rate(fps)
         except (ValueError, ZeroDivisionError):
-            raise ProjectError(f"fps {fps!r} is not a rate; give 24, 25, 23.976 or 24000/1001") from None
+            raise ProjectError(
+                f"fps {fps!r} is not a rate; give 24, 25, 23.976 or 24000/1001"
+            ) from None
         try:
             root.mkdir(parents=True, exist_ok=True)
             for sub in FOLDERS:
@@ -106,7 +108,10 @@ class Project:
         return os.environ.get("RUSHES_USER") or getpass.getuser()
 
     def audit(
-        self, action: str, target: str, details: dict[str, Any] | None = None,
+        self,
+        action: str,
+        target: str,
+        details: dict[str, Any] | None = None,
         session: Session | None = None,
     ) -> None:
         """Append one audit event (inside ``session`` when given, else its own transaction)."""
