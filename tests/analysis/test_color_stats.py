@@ -249,7 +249,11 @@ def test_exposure_offset_empty_hist() -> None:
 
 
 def read_frames(
-    footage: Path, manifest: dict[str, dict[str, Any]], name: str, indices: list[int], long_side: int
+    footage: Path,
+    manifest: dict[str, dict[str, Any]],
+    name: str,
+    indices: list[int],
+    long_side: int,
 ) -> list[np.ndarray]:
     """Frames ``indices`` of a shared clip as float32 RGB in [0, 1], long side ``long_side``."""
     entry = manifest.get(name)

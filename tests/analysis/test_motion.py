@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from pathlib import Path
@@ -154,8 +155,9 @@ def test_nan_raises() -> None:
 # summarize_motion
 
 
-def rows_of(dx: Any = 0.0, dy: Any = 0.0, rot: Any = 0.0, scale: Any = 1.0, n: int = 50,
-            conf: Any = 0.9) -> np.ndarray:
+def rows_of(
+    dx: Any = 0.0, dy: Any = 0.0, rot: Any = 0.0, scale: Any = 1.0, n: int = 50, conf: Any = 0.9
+) -> np.ndarray:
     out = np.zeros((n, 5), np.float32)
     for i, v in enumerate((dx, dy, rot, scale, conf)):
         out[:, i] = v
@@ -256,7 +258,7 @@ def read_gray(
 
 
 def clip_rows(frames: list[np.ndarray]) -> np.ndarray:
-    return np.stack([estimate_motion(a, b) for a, b in zip(frames, frames[1:], strict=False)])
+    return np.stack([estimate_motion(a, b) for a, b in itertools.pairwise(frames)])
 
 
 @pytest.mark.footage

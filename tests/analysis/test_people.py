@@ -18,7 +18,11 @@ H, W = 360, 640
 
 
 def read_frames(
-    footage: Path, manifest: dict[str, dict[str, Any]], name: str, indices: list[int], long_side: int
+    footage: Path,
+    manifest: dict[str, dict[str, Any]],
+    name: str,
+    indices: list[int],
+    long_side: int,
 ) -> list[np.ndarray]:
     """Frames ``indices`` of a shared clip (video or image sequence) as float32 RGB in [0, 1]."""
     entry = manifest.get(name)

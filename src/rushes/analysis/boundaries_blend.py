@@ -41,6 +41,7 @@ from rushes.analysis.boundaries import Boundary, BoundaryDetector, check_finite
 _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec.709 weights
 _HIST_BINS = (16, 4, 4)  # hue, saturation, value
 _HIST_LEN = 16 * 3 * 4 + 4
+_GAMMA = np.float32(2.2)  # display encoding to approximate linear light
 _MUTE = "mute"  # an internal candidate that only suppresses others (black at a clip's ends)
 
 
@@ -140,6 +141,39 @@ def structure_correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.einsum("ij,ij->", am, bm)) / math.sqrt(va * vb)
 
 
+def ramp_centre(alphas: np.ndarray) -> tuple[np.ndarray, float]:
+    """Clip mixing weights to [0, 1] and find where they reach 0.5.
+
+    The crossing is measured as the area above the weight curve, which is exact for a step or
+    a symmetric ramp and averages noise out.
+
+    Shape:
+        alphas: (K,) weights of consecutive frames -> (K,) clipped, and a position in [0, K]
+        (0 at the first frame; frame ``i`` of the window has position ``i``).
+
+    Returns:
+        ``(clipped, position)``: the weights and the position of the first frame of the new
+        shot (weights of frames ``>= position`` are mostly ``>= 0.5``).
+    """
+    a = np.clip(alphas, 0.0, 1.0)
+    return a, float((1.0 - a).sum())
+
+
+def ramp_asymmetry(alphas: np.ndarray, centre: float) -> float:
+    """How far weights are from point symmetry about ``centre`` (mean ``|a(c+d) + a(c-d) - 1|``).
+
+    ``centre`` is a position as from :func:`ramp_centre` (the half-way point lies half a frame
+    before it).
+
+    Shape:
+        alphas: (K,) clipped weights
+    """
+    pos = np.arange(len(alphas), dtype=np.float64)
+    mid = centre - 0.5
+    mirrored = np.interp(2 * mid - pos, pos, alphas, left=0.0, right=1.0)
+    return float(np.abs(alphas + mirrored - 1.0).mean())
+
+
 @dataclass
 class _Candidate:
     frame: int
@@ -150,6 +184,7 @@ class _Candidate:
     strength: float = 0.0  # cuts: the change at the cut; dissolves: the window half-width
     centre: float = 0.0  # dissolves: where the mixing weight crosses 0.5 (fractional frame)
     at: int = 0  # dissolves: the centre of the fitted window
+    space: int = 0  # dissolves: 0 fitted as decoded, 1 in approximate linear light
 
 
 class BlendDetector(BoundaryDetector):
@@ -168,10 +203,13 @@ class BlendDetector(BoundaryDetector):
             dissolves are found from their middle part. Default ``0.5 * fps`` within 4..16.
         dissolve_residual: Largest RMS residual of the blend fit, relative to the distance
             between the end frames.
-        dissolve_correlation: Largest structure correlation of the end frames of a dissolve
-            (one view under a change of light correlates near 1).
-        dissolve_colours: Smallest HSV histogram distance (in [0, 1]) between the end frames of
-            a dissolve (one view in motion keeps its colours).
+        dissolve_correlation: The end frames of a dissolve must differ in structure (their
+            correlation at most this; one view under a change of light correlates near 1) or
+            in colours (see ``dissolve_colours``), and neither may say they are one shot:
+            correlation at most ``dissolve_correlation + 0.3``.
+        dissolve_colours: The end frames of a dissolve must differ in colours (HSV histogram
+            distance at least this, in [0, 1]; one view in motion keeps its colours) or in
+            structure, and their distance must be at least ``dissolve_colours - 0.15``.
         min_change: Smallest RMS difference (in [0, 1] code values) between the end frames of
             a dissolve.
         black_level: Largest mean luma of a black frame (its 95th percentile may be twice it).
@@ -195,7 +233,7 @@ class BlendDetector(BoundaryDetector):
         revert_frames: int | None = None,
         dissolve_half: int | None = None,
         dissolve_residual: float = 0.35,
-        dissolve_correlation: float = 0.5,
+        dissolve_correlation: float = 0.4,
         dissolve_colours: float = 0.35,
         min_change: float = 0.05,
         black_level: float = 0.05,
@@ -247,12 +285,13 @@ class BlendDetector(BoundaryDetector):
         self._sizes: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None = None
         # ring buffers (frame i at row i % cap), allocated on the first frame
         self._thumb = np.zeros((0, 0), np.float32)  # 32 px thumbnails (cuts)
-        self._mini = np.zeros((0, 0), np.float32)  # 16 px thumbnails (dissolves)
+        # 16 px thumbnails (dissolves), as decoded [0] and in approximate linear light [1]
+        self._mini = np.zeros((2, 0, 0), np.float32)
         self._hist = np.zeros((0, 0), np.float32)
         self._ymean = np.zeros(0, np.float32)
         self._dark = np.zeros(0, bool)
         self._change = np.zeros(0, np.float32)  # combined change from frame i - 1 to i
-        self._path = np.zeros(0, np.float64)  # cumulated mini-thumbnail steps up to frame i
+        self._path = np.zeros((2, 0), np.float64)  # cumulated mini-thumbnail steps to frame i
         # candidates and state
         self._pending: list[_Candidate] = []
         self._cluster: list[_Candidate] = []
@@ -275,12 +314,12 @@ class BlendDetector(BoundaryDetector):
         cap = self._cap
         t, m = self._sizes[1], self._sizes[2]
         self._thumb = np.zeros((cap, t[0] * t[1] * 3), np.float32)
-        self._mini = np.zeros((cap, m[0] * m[1] * 3), np.float32)
+        self._mini = np.zeros((2, cap, m[0] * m[1] * 3), np.float32)
         self._hist = np.zeros((cap, _HIST_LEN), np.float32)
         self._ymean = np.zeros(cap, np.float32)
         self._dark = np.zeros(cap, bool)
         self._change = np.zeros(cap, np.float32)
-        self._path = np.zeros(cap, np.float64)
+        self._path = np.zeros((2, cap), np.float64)
 
     def _pair_change(self, a: int, b: int) -> float:
         """Combined change in [0, 1] between buffered frames ``a`` and ``b``."""
@@ -310,7 +349,8 @@ class BlendDetector(BoundaryDetector):
         r = t % cap
         self._t = t
         self._thumb[r] = thumb.ravel()
-        self._mini[r] = mini.ravel()
+        self._mini[0, r] = mini.ravel()
+        np.power(self._mini[0, r], _GAMMA, out=self._mini[1, r])
         self._hist[r] = hsv_histogram(small)
         y = thumb @ _LUMA
         ym = float(y.mean())
@@ -323,11 +363,11 @@ class BlendDetector(BoundaryDetector):
             dh = hist_distance(self._hist[r], self._hist[rp])
             dp = float(np.abs(self._thumb[r] - self._thumb[rp]).mean())
             self._change[r] = _combine(dh, dp)
-            step = self._mini[r] - self._mini[rp]
-            self._path[r] = self._path[rp] + math.sqrt(float(step @ step))
+            step = self._mini[:, r] - self._mini[:, rp]
+            self._path[:, r] = self._path[:, rp] + np.sqrt(np.einsum("ij,ij->i", step, step))
         else:
             self._change[r] = 0.0
-            self._path[r] = 0.0
+            self._path[:, r] = 0.0
 
         self._track_black(t)
         self._find_cut(t - self._cut_lag)
@@ -444,7 +484,11 @@ class BlendDetector(BoundaryDetector):
     # dissolves
 
     def _find_dissolve(self, c: int) -> None:
-        """Test frame ``c`` as the centre of a dissolve with every window half-width."""
+        """Test frame ``c`` as the centre of a dissolve with every window half-width.
+
+        Each window is fitted as decoded and in approximate linear light (editing systems mix
+        in either); the better fit counts.
+        """
         assert self._first is not None
         cap = self._cap
         for k in self._ks:
@@ -452,33 +496,25 @@ class BlendDetector(BoundaryDetector):
             if s < self._first or e > self._t or e - s >= cap:
                 continue
             rs, re_ = s % cap, e % cap
-            a, b = self._mini[rs], self._mini[re_]
-            d = b - a
-            dist = math.sqrt(float(d @ d))
-            if dist / math.sqrt(d.size) < self.min_change:
-                continue
-            path = float(self._path[re_] - self._path[rs])
-            if path <= 0 or dist < 0.4 * path:
-                continue  # a winding path: motion, not a mix
-            corr = structure_correlation(a, b)
-            if corr > self.dissolve_correlation:
+            corr = structure_correlation(self._mini[0, rs], self._mini[0, re_])
+            if corr > self.dissolve_correlation + 0.3:
                 continue  # one view under a change of light, or a small move
             colours = hist_distance(self._hist[rs], self._hist[re_])
-            if colours < self.dissolve_colours:
+            if colours < self.dissolve_colours - 0.15:
                 continue  # the same colours: one shot moving
+            if corr > self.dissolve_correlation and colours < self.dissolve_colours:
+                continue  # not different enough in either
             rows = [i % cap for i in range(s, e + 1)]
             if self._dark[rows].any():
                 continue  # through black: a fade
-            alphas, residual, change = blend_fit(self._mini[rows])
-            if residual > self.dissolve_residual:
+            best: tuple[float, int, np.ndarray, float] | None = None
+            for space in (0, 1):
+                fit = self._fit_window(space, rs, re_, rows, k)
+                if fit is not None and (best is None or fit[0] < best[0]):
+                    best = (fit[0], space, fit[1], fit[2])
+            if best is None:
                 continue
-            if not 0.3 <= float(alphas[k - 1]) <= 0.7:
-                continue
-            if int(((alphas > 0.15) & (alphas < 0.85)).sum()) < 3:
-                continue
-            drops = float(np.clip(-np.diff(alphas), 0, None).sum())
-            if drops > 0.25:
-                continue
+            residual, space, alphas, change = best
             # where the weight crosses 0.5, and the span where it moves
             i = int(np.flatnonzero(alphas >= 0.5)[0])
             lo_a = float(alphas[i - 1]) if i > 0 else 0.0
@@ -487,9 +523,9 @@ class BlendDetector(BoundaryDetector):
             ramp = np.flatnonzero((alphas > 0.1) & (alphas < 0.9))
             score = (
                 (1.0 - residual / self.dissolve_residual)
-                * min(1.0, (1.0 - corr) / (1.0 - self.dissolve_correlation))
                 * min(1.0, change / (3 * self.min_change))
-                * min(1.0, colours / (2 * self.dissolve_colours))
+                * min(1.0, max((1.0 - corr) / (1.0 - self.dissolve_correlation),
+                               colours / (2 * self.dissolve_colours)))
             )
             self._cluster.append(
                 _Candidate(
@@ -501,10 +537,38 @@ class BlendDetector(BoundaryDetector):
                     strength=k,
                     centre=centre,
                     at=c,
+                    space=space,
                 )
             )
             self._cluster_last = c
         self._close_cluster(force=False)
+
+    def _fit_window(
+        self, space: int, rs: int, re_: int, rows: list[int], k: int
+    ) -> tuple[float, np.ndarray, float] | None:
+        """Blend fit of one window in one space; ``None`` when it does not look like a mix.
+
+        Returns:
+            ``(residual, alphas, change)`` as from :func:`blend_fit`.
+        """
+        mini = self._mini[space]
+        d = mini[re_] - mini[rs]
+        dist = math.sqrt(float(d @ d))
+        if dist / math.sqrt(d.size) < self.min_change:
+            return None
+        path = float(self._path[space, re_] - self._path[space, rs])
+        if path <= 0 or dist < 0.4 * path:
+            return None  # a winding path: motion, not a mix
+        alphas, residual, change = blend_fit(mini[rows])
+        if residual > self.dissolve_residual:
+            return None
+        if not 0.3 <= float(alphas[k - 1]) <= 0.7:
+            return None
+        if int(((alphas > 0.15) & (alphas < 0.85)).sum()) < 3:
+            return None
+        if float(np.clip(-np.diff(alphas), 0, None).sum()) > 0.25:
+            return None  # the weights go back and forth
+        return residual, alphas, change
 
     def _close_cluster(self, force: bool) -> None:
         """Turn a run of accepted dissolve windows into one dissolve once the run is over.
@@ -512,7 +576,7 @@ class BlendDetector(BoundaryDetector):
         The mixing weights are fitted again over the union of the accepted windows, whose end
         frames lie in the two shots; the dissolve's centre is where the weight reaches 0.5,
         measured as the area above the weight curve (robust to noise), and its span is where
-        the weight moves between 0.1 and 0.9.
+        the weight moves between 0.04 and 0.96.
         """
         if not self._cluster:
             return
@@ -526,10 +590,14 @@ class BlendDetector(BoundaryDetector):
         hi = max(x.at + int(x.strength) for x in cluster)
         rows = [i % self._cap for i in range(lo, hi + 1)]
         if hi - lo >= 2 and not self._dark[rows].any():
-            alphas, _, _ = blend_fit(self._mini[rows])
-            a = np.clip(alphas, 0.0, 1.0)
-            frame = math.floor(lo + 1 + float((1.0 - a).sum()) + 0.5)
-            moving = np.flatnonzero((a > 0.1) & (a < 0.9))
+            # the weights of a mix rise point-symmetrically about its centre in the space it
+            # was made in, and bend in the other: keep the more symmetric space
+            a, centre = min(
+                (ramp_centre(blend_fit(self._mini[space, rows])[0]) for space in (0, 1)),
+                key=lambda ac: ramp_asymmetry(*ac),
+            )
+            frame = math.floor(lo + 1 + centre + 0.5)
+            moving = np.flatnonzero((a > 0.04) & (a < 0.96))
             start = lo + 1 + int(moving[0]) if moving.size else frame
             end = lo + 1 + int(moving[-1]) if moving.size else frame
         else:  # the union runs into black or out of the buffer: trust the widest window
@@ -550,7 +618,8 @@ class BlendDetector(BoundaryDetector):
 
         Candidates are grouped by overlapping spans; a group is resolved once every candidate
         that could still join it would start after it (the horizon): a fade wins over what it
-        spans, a cut over a dissolve it falls in, and of two boundaries closer than
+        spans, a dissolve over a cut in its span (a mix in linear light changes fastest at
+        its ends, and a short mix in its middle), and of two boundaries closer than
         ``min_shot`` the stronger is kept.
         """
         t, half = self._t, self.dissolve_half
@@ -587,17 +656,17 @@ class BlendDetector(BoundaryDetector):
 
     def _resolve(self, group: list[_Candidate]) -> list[Boundary]:
         fades = [x for x in group if x.kind in ("fade", _MUTE)]
-        cuts = [
-            x
-            for x in group
-            if x.kind == "cut" and not any(f.start - 1 <= x.frame <= f.end + 1 for f in fades)
-        ]
         dissolves = [
             x
             for x in group
-            if x.kind == "dissolve"
+            if x.kind == "dissolve" and not any(f.start - 1 <= x.frame <= f.end + 1 for f in fades)
+        ]
+        cuts = [
+            x
+            for x in group
+            if x.kind == "cut"
             and not any(f.start - 1 <= x.frame <= f.end + 1 for f in fades)
-            and not any(x.start - 1 <= cu.frame <= x.end + 1 for cu in cuts)
+            and not any(d.start - 1 <= x.frame <= d.end + 1 for d in dissolves)
         ]
         result: list[Boundary] = []
         kept = [x for x in fades if x.kind == "fade"] + cuts + dissolves

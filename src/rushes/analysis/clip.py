@@ -117,7 +117,7 @@ def _focus_summary(values: np.ndarray) -> dict[str, float]:
 def analyze_clip(
     reader: MediaReader,
     long_side: int = 320,
-    people_every: int = 12,
+    people_every: int = 24,
     boundary_method: str = "default",
     progress: Callable[[int], None] | None = None,
 ) -> ClipAnalysis:

@@ -146,6 +146,8 @@ def _row(m: np.ndarray, width: int, height: int, confidence: float) -> np.ndarra
 
 def _phase_correlation(p8: np.ndarray, c8: np.ndarray) -> np.ndarray:
     h, w = p8.shape
+    if min(h, w) < 16:  # too small for a meaningful correlation peak
+        return _NO_MOTION_ROW.copy()
     a = p8.astype(np.float32)
     b = c8.astype(np.float32)
     if float(a.std()) < 1.0 or float(b.std()) < 1.0:  # flat frames: nothing to measure

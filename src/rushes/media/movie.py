@@ -13,6 +13,7 @@ import numpy as np
 from rushes.errors import MediaError, UnsupportedMediaError
 from rushes.media.info import MediaInfo
 from rushes.media.reader import MediaReader, Size
+from rushes.media.yuv import yuv_preview
 
 _TC_KEYS = ("timecode",)
 _REEL_KEYS = ("reel_name", "reel", "tape", "com.apple.proapps.reel")
@@ -116,15 +117,16 @@ class MovieReader(MediaReader):
     def iter_frames_u8(
         self, start: int = 0, stop: int | None = None, size: Size | None = None
     ) -> Iterator[tuple[int, np.ndarray]]:
-        """uint8 display frames straight from YUV at the target size (fast analysis path)."""
-        w, h = size if size else (None, None)
+        """uint8 display frames at the target size (the fast analysis path): 8-bit planar YUV
+        is scaled plane by plane and converted small; other formats go through swscale."""
+        w, h = size if size else (self.info.width, self.info.height)
         for idx, frame in self._decode(start, stop):
-            yield (
-                idx,
-                frame.reformat(
+            small = yuv_preview(frame, (w, h))
+            if small is None:
+                small = frame.reformat(
                     width=w, height=h, format="rgb24", interpolation="AREA"
-                ).to_ndarray(),
-            )
+                ).to_ndarray()
+            yield idx, small
 
     def close(self) -> None:
         """Close the container."""
