@@ -75,11 +75,9 @@ def yuv_preview(frame: Any, size: tuple[int, int]) -> np.ndarray | None:
     else:  # unspecified: the usual convention by picture height
         standard = "709" if frame.height >= 720 else "601"
     if full:
-        yuv -= np.float32([0.0, 128.0, 128.0])
+        yuv -= np.array([0.0, 128.0, 128.0], np.float32)
     else:
-        yuv -= np.float32([16.0, 128.0, 128.0])
-        yuv *= np.float32([255.0 / 219.0, 255.0 / 224.0, 255.0 / 224.0])
-    rgb = cv2.transform(yuv, _MATRICES[standard])
-    np.clip(rgb, 0.0, 255.0, out=rgb)
-    rgb += 0.5
-    return rgb.astype(np.uint8)
+        yuv -= np.array([16.0, 128.0, 128.0], np.float32)
+        yuv *= np.array([255.0 / 219.0, 255.0 / 224.0, 255.0 / 224.0], np.float32)
+    rgb: np.ndarray = cv2.transform(yuv, _MATRICES[standard])
+    return (np.clip(rgb, 0.0, 255.0) + 0.5).astype(np.uint8)
