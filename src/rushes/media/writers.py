@@ -107,6 +107,9 @@ def _write_movie(
             stream: Any = c.add_stream(codec, rate=fps)
             stream.pix_fmt = pix_fmt
             stream.options = options
+            # Rec.709 matrix, primaries and transfer, video range: tagged so players agree
+            cc = stream.codec_context
+            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
             first = True
             for frame in frames:
                 frame = _check(frame)
@@ -119,6 +122,10 @@ def _write_movie(
                 else:
                     arr = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
                     vf = av.VideoFrame.from_ndarray(arr, format="rgb24")
+                vf = vf.reformat(
+                    format=pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG"
+                )
+                vf.colorspace, vf.color_range = 1, 1
                 for pkt in stream.encode(vf):
                     c.mux(pkt)
             if first:
