@@ -102,17 +102,37 @@ def test_bad_files_fail_alone(project: Project, dailies: Path, truncated_mov: Pa
     assert any("truncated" in w for w in report.warnings)
 
 
-def test_unreadable_folder_is_reported(project: Project, dailies: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("running as root: permissions are not enforced")
+def test_unreadable_folder_is_reported(
+    project: Project, dailies: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     locked = dailies / "locked"
     locked.mkdir()
-    locked.chmod(0)
-    try:
-        report = ingest(project, [dailies], workers=1)
-    finally:
-        locked.chmod(0o755)
-    assert any("permission denied" in f for f in report.failed)
+    real_scandir = os.scandir
+
+    def scandir(path: object) -> object:  # root ignores chmod, so refuse the way the OS would
+        if Path(str(path)) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    report = ingest(project, [dailies], workers=1)
+    assert any("locked" in f and "permission denied" in f for f in report.failed)
+    assert len(report.added) == 3
+
+
+def test_interrupted_ingest_finishes_on_rerun(project: Project, dailies: Path) -> None:
+    def stop_after_first_clip(event: str, n: int, total: int) -> None:
+        if event == "clip":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        ingest(project, [dailies], workers=1, hook=stop_after_first_clip)
+    assert len(_clips(project)) == 1  # the clip that finished is committed, whole
+    with project.session() as s:
+        assert s.scalars(select(Shot)).all()
+    report = ingest(project, [dailies], workers=1)
+    assert len(report.added) == 2 and len(report.unchanged) == 1
+    assert len(_clips(project)) == 3
 
 
 def test_ale_metadata_and_unknown_rows(project: Project, dailies: Path, tmp_path: Path) -> None:

@@ -164,3 +164,21 @@ def test_shared_footage_probes(footage: Path, manifest: dict[str, dict[str, Any]
 
 def _first(folder: Path) -> Path:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".png"))[0]
+
+
+def test_dpx_10bit_sequence_keeps_precision(tmp_path: Path) -> None:
+    import OpenImageIO as oiio
+
+    ramp = np.linspace(0.40, 0.50, 256, dtype=np.float32)
+    for n in (1, 2, 3):
+        spec = oiio.ImageSpec(256, 8, 3, "uint16")
+        spec.attribute("oiio:BitsPerSample", 10)
+        out = oiio.ImageOutput.create(str(tmp_path / f"scan.{n:07d}.dpx"))
+        assert out.open(str(tmp_path / f"scan.{n:07d}.dpx"), spec)
+        out.write_image(np.ascontiguousarray(np.tile(ramp[None, :, None], (8, 1, 3))))
+        out.close()
+    r = open_media(tmp_path / "scan.#######.dpx")
+    assert r.info.codec == "dpx" and r.info.bit_depth == 10 and r.info.frames == 3
+    row = r.read(1)[4, :, 0]
+    assert len(np.unique(row)) > 60  # 10-bit levels, not 8-bit
+    assert np.abs(row - ramp).max() < 1e-3
