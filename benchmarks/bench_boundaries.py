@@ -207,7 +207,9 @@ def build_edit(root: Path, seed: int, n_clips: int, out_path: Path) -> Edit:
                 write(np.clip(np.rint(gain * src), 0, 255).astype(np.uint8))
             for j in range(n_in):
                 gain = j / n_in
-                write(np.clip(np.rint(gain * frames[j].astype(np.float32)), 0, 255).astype(np.uint8))
+                write(
+                    np.clip(np.rint(gain * frames[j].astype(np.float32)), 0, 255).astype(np.uint8)
+                )
             edit.truths.append(Truth(start + n_out, "fade", start, written - 1))
             rest = frames[n_in:]
         pending = rest
@@ -240,11 +242,11 @@ def _decode_analysis_frames(path: Path, width: int) -> Iterator[tuple[int, np.nd
     """Decode with PyAV at ``width`` px wide (aspect kept) as float32 RGB in [0, 1]."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
         w, h = stream.codec_context.width, stream.codec_context.height
         height = max(2, round(width * h / w / 2) * 2)
         for i, frame in enumerate(container.decode(stream)):
-            rgb = frame.reformat(width=width, height=height, format="rgb24").to_ndarray()
+            small = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+            rgb = small.to_ndarray()
             yield i, rgb.astype(np.float32) * np.float32(1.0 / 255.0)
 
 
@@ -356,7 +358,9 @@ def score(truths: Sequence[Truth], run: Run, tolerance: int) -> dict[str, Any]:
         result[k] = _prf(tp_kind[k], fp_kind[k], n_kind[k] - tp_kind[k])
     kind_ok = sum(run.kinds[j] == truths[i].kind for i, j in pairs)
     result["kind_accuracy"] = kind_ok / len(pairs) if pairs and run.kinds[0] is not None else None
-    result["misses"] = [asdict(truths[i]) for i in range(len(truths)) if i not in {a for a, _ in pairs}]
+    result["misses"] = [
+        asdict(truths[i]) for i in range(len(truths)) if i not in {a for a, _ in pairs}
+    ]
     result["false_positives"] = [
         {"frame": f, "kind": run.kinds[j]} for j, f in enumerate(run.frames) if j not in matched_f
     ]
@@ -368,7 +372,10 @@ def score(truths: Sequence[Truth], run: Run, tolerance: int) -> dict[str, Any]:
 
 
 def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
-    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+    return "  ".join(
+        c.ljust(w) if i == 0 else c.rjust(w)
+        for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+    )
 
 
 def format_table(report: dict[str, Any]) -> str:

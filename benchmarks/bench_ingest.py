@@ -28,17 +28,17 @@ from common import footage_root, manifest, table, write_result
 SOURCES = ["juggle_sam2", "dog_walk_sam2", "portrait_woman_outdoor_lp_s32"]
 
 
-def make_1080p(src: Path, dst: Path, frames: int, loops: int = 1) -> int:
-    """Upscale ``src`` to 1920x1080 H.264 (``loops`` times its first ``frames`` frames)."""
+def make_1080p(src: Path, dst: Path, frames: int) -> int:
+    """Upscale ``src`` to 1920x1080 H.264, looping it until it is ``frames`` long."""
     n = 0
     with av.open(str(dst), "w") as out:
         s = out.add_stream("libx264", rate=Fraction(24))
         s.width, s.height, s.pix_fmt = 1920, 1080, "yuv420p"
         s.options = {"crf": "20", "preset": "veryfast"}
-        for _ in range(loops):
+        while n < frames:
             with av.open(str(src)) as inp:
-                for i, fr in enumerate(inp.decode(video=0)):
-                    if i >= frames:
+                for fr in inp.decode(video=0):
+                    if n >= frames:
                         break
                     big = fr.reformat(width=1920, height=1080, format="yuv420p")
                     big.pts = None
@@ -111,7 +111,7 @@ def peak_rss(path: Path) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--frames", type=int, default=200, help="frames per 1080p clip")
+    ap.add_argument("--frames", type=int, default=480, help="frames per 1080p clip")
     args = ap.parse_args(argv)
     root = footage_root()
     if not (root / "MANIFEST.json").is_file():
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         i2_s, i2_n = ingest_time(files, work, workers=2)
         short = work / "short.mp4"
         long = work / "long.mp4"
-        make_1080p(root / m[SOURCES[0]]["path"], short, 60)
-        make_1080p(root / m[SOURCES[0]]["path"], long, 60, loops=4)
+        make_1080p(root / m[SOURCES[0]]["path"], short, 120)
+        make_1080p(root / m[SOURCES[0]]["path"], long, 960)
         n_short, rss_short = peak_rss(short)
         n_long, rss_long = peak_rss(long)
     rows = [

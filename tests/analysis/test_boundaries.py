@@ -140,7 +140,7 @@ def test_single_frame_flash_is_not_a_cut() -> None:
 def test_occluder_crossing_the_lens_is_not_a_cut() -> None:
     # a dark, blurred shape sweeps across the frame in 6 frames, covering it for 2
     frames = pan(10, 60)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    xx = np.mgrid[0:H, 0:W][1].astype(np.float32)
     for j, cx in enumerate(np.linspace(-0.6 * W, 1.6 * W, 8)):
         blob = np.clip(1.4 - np.abs(xx - cx) / (0.55 * W), 0, 1)[..., None]
         frames[28 + j] = frames[28 + j] * (1 - blob) + 0.05 * blob

@@ -37,7 +37,7 @@ import numpy as np
 
 __all__ = [
     "KINDS",
-    "METHODS",
+    "METHODS",  # noqa: F822 (built on first access, see __getattr__)
     "Boundary",
     "BoundaryDetector",
     "detect_boundaries",

@@ -1,31 +1,43 @@
 """Shot boundaries by change, blend and black analysis (method ``"blend"``, the default).
 
-Each pushed frame is reduced once to a 64 px image (long side), from which come an HSV
-histogram (16 hues x 3 saturations x 4 values, plus 4 values for the greys) and a 32 px RGB
-thumbnail; these and a few luma statistics go into a ring buffer of fixed length, so memory is
-constant in the length of the clip. Three detectors read the buffer:
+Each pushed frame is reduced once, by area averaging, to a 64 px image (long side) for an HSV
+histogram (16 hues x 3 saturations x 4 values, plus 4 values for the greys), a 32 px RGB
+thumbnail for cuts and a 16 px one for dissolves (kept as decoded and in approximate linear
+light, ``x ** 2.2``). These and the mean luma go into ring buffers of fixed length, so memory
+is constant in the length of the clip. Three detectors read the buffers:
 
-- **Cuts.** The change between consecutive frames is the mean of the histogram distance
-  (half the L1 distance, in [0, 1]) and the thumbnail change (mean absolute difference, scaled).
-  A frame is a cut when its change is large in absolute terms and several times the mean change
-  of its neighbourhood (so fast camera motion, whose every frame changes a lot, does not cut),
-  and when no frame of the next few is close to a frame of the last few (so a flash or
-  something crossing the lens, after which the shot comes back, does not cut). A cut whose new
-  shot turns back into the old one within ``revert_frames`` is dropped with the cut back.
-- **Dissolves.** In a cross-fade each frame is a linear mix of the frames either side of it, so
-  the thumbnails move on a straight line from one shot to the other. For a centre frame ``c``
-  and half-widths ``k``, the frames between ``c - k`` and ``c + k`` are projected on the line
-  from thumbnail ``c - k`` to thumbnail ``c + k``: a dissolve leaves small residuals, mixing
-  weights that rise steadily through 0.5 at the centre, and end shots that differ by more than a
-  change of brightness. Motion, zooms and objects crossing the frame leave large residuals.
-- **Fades.** A run of black frames (low mean and 95th percentile luma) between non-black frames
-  is one boundary at the centre of the run, its span widened by the luma ramps either side.
-  A fade in at the start of the clip or out at its end is not a boundary. Cuts and dissolves
-  found inside a fade are dropped.
+- **Cuts.** The change between two frames is the mean of their histogram distance (half the L1
+  distance, in [0, 1]) and their thumbnail difference (mean absolute difference / 0.2, at most
+  1). A frame is a cut when its change from the frame before is at least ``cut_threshold`` and
+  ``cut_ratio`` times the mean change of the 4 frames either side (so fast camera motion, whose
+  every frame changes a lot, does not cut), and when every frame of the next ``flash_frames``
+  still differs from every frame of the last ``flash_frames`` (so a flash, after which the shot
+  comes back, does not cut). A cut whose new shot turns back into the old one within
+  ``revert_frames`` is dropped with the cut back (something crossed the lens).
+- **Dissolves.** In a cross-fade each frame is a linear mix of the frames either side, so the
+  thumbnails move on a straight line from one shot to the other. For each centre frame ``c``
+  and half-widths ``k`` up to ``dissolve_half``, the frames between ``c - k`` and ``c + k`` are
+  projected on the line between the end thumbnails. A window is a dissolve when the path is
+  nearly straight, the residuals are small, the mixing weights rise steadily through about 0.5
+  at the centre, and the end frames are different shots: low structure correlation (one view
+  under a change of light correlates near 1) or distant colour histograms (one view in motion
+  keeps its colours). The windows are fitted as decoded and in linear light, since editing
+  systems mix in either. Motion, zooms and objects crossing the frame wind or leave large
+  residuals. A run of accepted windows is one dissolve; its weights are fitted again over the
+  whole run to place the centre (where the weight reaches 0.5) and the span.
+- **Fades.** A run of black frames (mean luma at most ``black_level`` and 95th percentile at
+  most twice it) between non-black frames is one boundary at the centre of its darkest frames,
+  its span widened by the luma ramps either side. A fade in at the start of the clip or out at
+  its end is not a boundary (and mutes cuts there).
 
-Latency is bounded by about ``dissolve_half + revert_frames + 12`` frames (about 40 at the
-defaults), except that a black run is reported only once it ends (its centre is not known
-before).
+A fade wins over cuts and dissolves in its span, a dissolve over cuts in its span (a mix in
+linear light changes fastest at its ends), and of two boundaries closer than ``min_shot``
+frames the stronger is kept.
+
+Latency: a boundary is returned at most about ``2 * dissolve_half + 8`` frames after its span
+ends (cuts: ``max(4, flash_frames) + revert_frames + 6``), i.e. about 40 frames at 24 fps for
+a cut or a 12-frame dissolve and 48 for a 1 s dissolve; a fade only once the black run and
+the fade in have ended.
 """
 
 from __future__ import annotations
@@ -43,26 +55,6 @@ _HIST_BINS = (16, 4, 4)  # hue, saturation, value
 _HIST_LEN = 16 * 3 * 4 + 4
 _GAMMA = np.float32(2.2)  # display encoding to approximate linear light
 _MUTE = "mute"  # an internal candidate that only suppresses others (black at a clip's ends)
-
-
-def reduce_frame(
-    frame: np.ndarray, sizes: tuple[tuple[int, int], tuple[int, int], tuple[int, int]]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area-average a frame to three small sizes, clipped to [0, 1].
-
-    Args:
-        frame: Display-encoded RGB in [0, 1].
-        sizes: (width, height) of the small image (histograms), the thumbnail (cuts) and the
-            mini thumbnail (dissolves), each no larger than the one before.
-
-    Shape:
-        frame: (H, W, 3) float32 -> three (h_i, w_i, 3) float32 images
-    """
-    s = cv2.resize(frame, sizes[0], interpolation=cv2.INTER_AREA)
-    np.clip(s, 0.0, 1.0, out=s)
-    t = cv2.resize(s, sizes[1], interpolation=cv2.INTER_AREA)
-    m = cv2.resize(t, sizes[2], interpolation=cv2.INTER_AREA)
-    return s, t, m
 
 
 def hsv_histogram(small: np.ndarray) -> np.ndarray:
@@ -159,21 +151,6 @@ def ramp_centre(alphas: np.ndarray) -> tuple[np.ndarray, float]:
     return a, float((1.0 - a).sum())
 
 
-def ramp_asymmetry(alphas: np.ndarray, centre: float) -> float:
-    """How far weights are from point symmetry about ``centre`` (mean ``|a(c+d) + a(c-d) - 1|``).
-
-    ``centre`` is a position as from :func:`ramp_centre` (the half-way point lies half a frame
-    before it).
-
-    Shape:
-        alphas: (K,) clipped weights
-    """
-    pos = np.arange(len(alphas), dtype=np.float64)
-    mid = centre - 0.5
-    mirrored = np.interp(2 * mid - pos, pos, alphas, left=0.0, right=1.0)
-    return float(np.abs(alphas + mirrored - 1.0).mean())
-
-
 @dataclass
 class _Candidate:
     frame: int
@@ -182,9 +159,7 @@ class _Candidate:
     end: int
     score: float
     strength: float = 0.0  # cuts: the change at the cut; dissolves: the window half-width
-    centre: float = 0.0  # dissolves: where the mixing weight crosses 0.5 (fractional frame)
     at: int = 0  # dissolves: the centre of the fitted window
-    space: int = 0  # dissolves: 0 fitted as decoded, 1 in approximate linear light
 
 
 class BlendDetector(BoundaryDetector):
@@ -212,6 +187,9 @@ class BlendDetector(BoundaryDetector):
             structure, and their distance must be at least ``dissolve_colours - 0.15``.
         min_change: Smallest RMS difference (in [0, 1] code values) between the end frames of
             a dissolve.
+        dissolve_score: Smallest score of a dissolve: the product of its margins on the
+            residual, the change and the shot difference (each in [0, 1]); a run of windows
+            that only just pass every test is motion, not a mix.
         black_level: Largest mean luma of a black frame (its 95th percentile may be twice it).
         min_shot: Of two boundaries closer than this (frames), the weaker is dropped.
 
@@ -236,6 +214,7 @@ class BlendDetector(BoundaryDetector):
         dissolve_correlation: float = 0.4,
         dissolve_colours: float = 0.35,
         min_change: float = 0.05,
+        dissolve_score: float = 0.2,
         black_level: float = 0.05,
         min_shot: int = 4,
     ) -> None:
@@ -247,6 +226,7 @@ class BlendDetector(BoundaryDetector):
             ("dissolve_correlation", dissolve_correlation),
             ("dissolve_colours", dissolve_colours),
             ("min_change", min_change),
+            ("dissolve_score", dissolve_score),
             ("black_level", black_level),
         ):
             if not (math.isfinite(value) and value > 0):
@@ -273,6 +253,7 @@ class BlendDetector(BoundaryDetector):
         self.dissolve_correlation = float(dissolve_correlation)
         self.dissolve_colours = float(dissolve_colours)
         self.min_change = float(min_change)
+        self.dissolve_score = float(dissolve_score)
         self.black_level = float(black_level)
         self.min_shot = int(min_shot)
         half = self.dissolve_half
@@ -507,37 +488,34 @@ class BlendDetector(BoundaryDetector):
             rows = [i % cap for i in range(s, e + 1)]
             if self._dark[rows].any():
                 continue  # through black: a fade
-            best: tuple[float, int, np.ndarray, float] | None = None
-            for space in (0, 1):
-                fit = self._fit_window(space, rs, re_, rows, k)
-                if fit is not None and (best is None or fit[0] < best[0]):
-                    best = (fit[0], space, fit[1], fit[2])
+            fits = [self._fit_window(space, rs, re_, rows, k) for space in (0, 1)]
+            best = min((f for f in fits if f is not None), key=lambda f: f[0], default=None)
             if best is None:
                 continue
-            residual, space, alphas, change = best
-            # where the weight crosses 0.5, and the span where it moves
-            i = int(np.flatnonzero(alphas >= 0.5)[0])
-            lo_a = float(alphas[i - 1]) if i > 0 else 0.0
-            hi_a = float(alphas[i])
-            centre = s + 1 + i - (hi_a - 0.5) / max(hi_a - lo_a, 1e-6)
-            ramp = np.flatnonzero((alphas > 0.1) & (alphas < 0.9))
+            residual, alphas, change = best
+            # where the weight reaches 0.5, and the span where it moves
+            a, centre = ramp_centre(alphas)
+            ramp = np.flatnonzero((a > 0.1) & (a < 0.9))
             score = (
                 (1.0 - residual / self.dissolve_residual)
                 * min(1.0, change / (3 * self.min_change))
-                * min(1.0, max((1.0 - corr) / (1.0 - self.dissolve_correlation),
-                               colours / (2 * self.dissolve_colours)))
+                * min(
+                    1.0,
+                    max(
+                        (1.0 - corr) / (1.0 - self.dissolve_correlation),
+                        colours / (2 * self.dissolve_colours),
+                    ),
+                )
             )
             self._cluster.append(
                 _Candidate(
-                    math.floor(centre + 0.5),
+                    math.floor(s + 1 + centre + 0.5),
                     "dissolve",
                     s + 1 + int(ramp[0]),
                     s + 1 + int(ramp[-1]),
                     max(0.0, min(1.0, score)),
                     strength=k,
-                    centre=centre,
                     at=c,
-                    space=space,
                 )
             )
             self._cluster_last = c
@@ -586,16 +564,15 @@ class BlendDetector(BoundaryDetector):
             return
         cluster, self._cluster = self._cluster, []
         score = max(x.score for x in cluster)
+        if score < self.dissolve_score:
+            return
         lo = max(min(x.at - int(x.strength) for x in cluster), self._t - self._cap + 1)
         hi = max(x.at + int(x.strength) for x in cluster)
         rows = [i % self._cap for i in range(lo, hi + 1)]
         if hi - lo >= 2 and not self._dark[rows].any():
-            # the weights of a mix rise point-symmetrically about its centre in the space it
-            # was made in, and bend in the other: keep the more symmetric space
-            a, centre = min(
-                (ramp_centre(blend_fit(self._mini[space, rows])[0]) for space in (0, 1)),
-                key=lambda ac: ramp_asymmetry(*ac),
-            )
+            # measured as decoded: in linear light a mix made as decoded bends (and one made
+            # in linear light bends less as decoded than the other way round)
+            a, centre = ramp_centre(blend_fit(self._mini[0, rows])[0])
             frame = math.floor(lo + 1 + centre + 0.5)
             moving = np.flatnonzero((a > 0.04) & (a < 0.96))
             start = lo + 1 + int(moving[0]) if moving.size else frame

@@ -23,7 +23,6 @@ from rushes.media.reader import MediaReader, fit_size
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
 FRAME_FIELDS: tuple[str, ...] = (*color_stats.FRAME_FIELDS, "focus", *motion.MOTION_FIELDS)
-THUMB_LONG_SIDE = 320
 MAX_THUMB_CANDIDATES = 32
 SIGNATURE_FRAMES = 3
 
@@ -38,7 +37,7 @@ class ShotAnalysis:
     transition_out: str | None
     summary: dict[str, Any]
     signature: np.ndarray
-    thumbnail: np.ndarray  # uint8 (H, W, 3) display RGB, long side THUMB_LONG_SIDE
+    thumbnail: np.ndarray  # uint8 (H, W, 3) display RGB at the analysis size
 
 
 @dataclass
@@ -62,21 +61,23 @@ class _OpenShot:
         self.transition_in = transition_in
         self.color = color_stats.ShotColorAccumulator()
         self.people: list[list[people.Detection]] = []
-        self.thumbs: list[tuple[int, np.ndarray]] = []
+        self.thumbs: list[tuple[int, np.ndarray]] = []  # uint8 candidates, stride doubling
         self.stride = 1
         self.count = 0
 
-    def feed(self, index: int, frame: np.ndarray, people_every: int) -> None:
-        if self.count % 2 == 0:
-            self.color.update(frame)
+    def feed(self, index: int, u8: np.ndarray, frame: np.ndarray, people_every: int) -> np.ndarray:
+        """Accumulate one frame; return its colour-statistics row."""
+        self.color.update(frame)
         if self.count % people_every == 0:
             self.people.append(people.detect_people(frame))
         if self.count % self.stride == 0:
-            self.thumbs.append((index, frame))
+            self.thumbs.append((index, u8))
             if len(self.thumbs) > MAX_THUMB_CANDIDATES:
                 self.thumbs = self.thumbs[::2]
                 self.stride *= 2
         self.count += 1
+        assert self.color.last is not None
+        return self.color.last
 
     def close(
         self, end: int, transition_out: str | None, rows: np.ndarray, fps: float
@@ -84,7 +85,9 @@ class _OpenShot:
         mid = (self.start + end - 1) / 2
         thumb = min(self.thumbs, key=lambda t: abs(t[0] - mid))[1]
         picks = np.linspace(0, len(self.thumbs) - 1, SIGNATURE_FRAMES).round().astype(int)
-        sig = setups.shot_signature([self.thumbs[i][1] for i in sorted(set(picks))])
+        sig = setups.shot_signature(
+            [self.thumbs[i][1].astype(np.float32) / 255 for i in sorted(set(picks))]
+        )
         n = len(color_stats.FRAME_FIELDS)
         summary: dict[str, Any] = {
             "color": self.color.result(),
@@ -102,7 +105,7 @@ class _OpenShot:
             transition_out=transition_out,
             summary=summary,
             signature=np.asarray(sig, dtype=np.float32),
-            thumbnail=(np.clip(thumb, 0, 1) * 255 + 0.5).astype(np.uint8),
+            thumbnail=thumb,
         )
 
 
@@ -117,7 +120,7 @@ def _focus_summary(values: np.ndarray) -> dict[str, float]:
 def analyze_clip(
     reader: MediaReader,
     long_side: int = 320,
-    people_every: int = 24,
+    people_every: int = 48,
     boundary_method: str = "default",
     progress: Callable[[int], None] | None = None,
 ) -> ClipAnalysis:
@@ -139,44 +142,41 @@ def analyze_clip(
     detector = make_detector(boundary_method, fps=fps)
     latency = int(getattr(detector, "latency", 64)) + 2
     rows: list[np.ndarray] = []
-    delay: deque[tuple[int, np.ndarray]] = deque()
+    delay: deque[tuple[int, np.ndarray]] = deque()  # uint8 frames awaiting their boundaries
     pending: deque[Boundary] = deque()
     boundaries: list[Boundary] = []
     shots: list[ShotAnalysis] = []
     current = _OpenShot(0, None)
     prev_gray: np.ndarray | None = None
-    warnings: list[str] = []
     # first frame: identity motion (scale 1) with zero confidence
     still = np.array([f == "scale" for f in motion.MOTION_FIELDS], dtype=np.float32)
+    scale = np.float32(1 / 255)
     done = 0
     last = -1
 
     def drain(limit: int) -> None:
-        nonlocal current
+        """Measure the delayed frames up to ``limit``, closing shots at final boundaries."""
+        nonlocal current, prev_gray
         while delay and delay[0][0] <= limit:
-            idx, frame = delay.popleft()
+            idx, u8 = delay.popleft()
             while pending and pending[0].frame <= idx:
                 b = pending.popleft()
                 if b.frame > current.start and current.count:
                     table = np.stack(rows[current.start : b.frame])
                     shots.append(current.close(b.frame, b.kind, table, fps))
                     current = _OpenShot(b.frame, b.kind)
-            current.feed(idx, frame, people_every)
+            frame = u8.astype(np.float32) * scale
+            gray = frame @ LUMA
+            mo = still if prev_gray is None else motion.estimate_motion(prev_gray, gray)
+            prev_gray = gray
+            color_row = current.feed(idx, u8, frame, people_every)
+            rows.append(np.concatenate([color_row, [focus.focus_measure(gray)], mo]))
 
     for idx, u8 in reader.iter_frames_u8(size=size):
-        frame = u8.astype(np.float32) * np.float32(1 / 255)
-        gray = frame @ LUMA
-        mo = motion.estimate_motion(prev_gray, gray) if prev_gray is not None else still
-        rows.append(
-            np.concatenate(
-                [color_stats.frame_color_stats(frame), [focus.focus_measure(gray)], mo]
-            ).astype(np.float32)
-        )
-        prev_gray = gray
-        found = detector.push(idx, frame)
+        found = detector.push(idx, u8.astype(np.float32) * scale)
         boundaries += found
         pending.extend(found)
-        delay.append((idx, frame))
+        delay.append((idx, u8))
         drain(idx - latency)
         last = idx
         done += 1
@@ -191,6 +191,7 @@ def analyze_clip(
     if progress is not None:
         progress(done % 16)
     n = last + 1
+    warnings: list[str] = []
     if n < info.frames:
         warnings.append(f"decoded {n} of {info.frames} frames; the file may be truncated")
     return ClipAnalysis(
@@ -198,6 +199,8 @@ def analyze_clip(
         size=size,
         boundaries=boundaries,
         shots=shots,
-        per_frame=np.stack(rows) if rows else np.zeros((0, len(FRAME_FIELDS)), np.float32),
+        per_frame=np.stack(rows).astype(np.float32)
+        if rows
+        else np.zeros((0, len(FRAME_FIELDS)), np.float32),
         warnings=warnings,
     )

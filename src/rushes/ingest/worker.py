@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
+
 from rushes.analysis.clip import ClipAnalysis, analyze_clip
 from rushes.errors import RushesError
 from rushes.ingest.scan import Source
@@ -59,6 +61,9 @@ def checksum_source(source: Source) -> str:
 
 def run_job(job: Job, progress: Any = None) -> WorkResult:
     """Checksum, probe and analyse one source. Never raises for bad media: returns ``error``."""
+    # Clips run in parallel processes and FFmpeg has its own decode threads: OpenCV's thread
+    # pool on top only adds contention on frames this small.
+    cv2.setNumThreads(1)
     src = job.source
     try:
         size, mtime = stat_source(src)

@@ -16,7 +16,7 @@ class AnalysisSettings(BaseModel):
     """How ingest analyses footage."""
 
     long_side: int = Field(320, ge=64, le=1920, description="analysis frame long side, pixels")
-    people_every: int = Field(24, ge=1, description="run face/people detection every N frames")
+    people_every: int = Field(48, ge=1, description="run face/people detection every N frames")
     workers: int = Field(0, ge=0, description="clips analysed in parallel; 0 = one per core")
 
 
