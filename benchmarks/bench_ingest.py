@@ -41,7 +41,7 @@ def make_1080p(src: Path, dst: Path, frames: int) -> int:
                     if n >= frames:
                         break
                     big = fr.reformat(width=1920, height=1080, format="yuv420p")
-                    big.pts = None
+                    big.pts, big.time_base = n, Fraction(1, 24)
                     for pkt in s.encode(big):
                         out.mux(pkt)
                     n += 1

@@ -278,6 +278,7 @@ def ingest(
     total = sum(_estimate_frames(src) for src in todo)
     if hook:
         hook("start", 0, total)
+    n_workers = min(workers or project.settings.analysis.workers or os.cpu_count() or 1, len(todo))
     jobs = [
         Job(
             src,
@@ -285,12 +286,11 @@ def ingest(
             project.settings.analysis.long_side,
             project.settings.analysis.people_every,
             project.settings.fps,
+            decode_threads=1 if n_workers > 1 else 0,
         )
         for src in todo
     ]
-    for res in _run_jobs(
-        jobs, workers or project.settings.analysis.workers or os.cpu_count() or 1, hook
-    ):
+    for res in _run_jobs(jobs, n_workers, hook):
         _finish(project, res, records, known, report)
         if hook:
             hook("clip", 1, len(jobs))

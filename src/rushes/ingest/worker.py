@@ -26,6 +26,7 @@ class Job:
     long_side: int
     people_every: int
     fps: str
+    decode_threads: int = 0  # 1 when clips run in parallel: one core per clip, no contention
 
 
 @dataclass
@@ -74,7 +75,9 @@ def run_job(job: Job, progress: Any = None) -> WorkResult:
         checksum = checksum_source(src)
         if checksum in job.known_checksums:
             return WorkResult(src, "known", checksum, size, mtime)
-        reader = open_media(src.spec or src.path, fps=parse_rate(job.fps))
+        reader = open_media(
+            src.spec or src.path, fps=parse_rate(job.fps), threads=job.decode_threads
+        )
         with reader:
             info = reader.info
             warnings = []

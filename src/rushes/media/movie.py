@@ -47,15 +47,19 @@ class MovieReader(MediaReader):
     target and decodes forward, so :meth:`read` is exact on long-GOP media as well as intra.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, threads: int = 0) -> None:
+        """Open ``path``; ``threads`` decode threads (0: FFmpeg picks, one per core)."""
         self.path = Path(path)
+        self.threads = threads
         self.info = probe_movie(self.path)
         self._container: Any = None
 
     def _stream(self) -> Any:
         if self._container is None:
             self._container = _open(self.path)
-            self._container.streams.video[0].thread_type = "AUTO"
+            stream = self._container.streams.video[0]
+            stream.thread_type = "AUTO"
+            stream.thread_count = self.threads
         return self._container.streams.video[0]
 
     def _index(self, frame: Any, stream: Any) -> int:

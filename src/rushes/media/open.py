@@ -12,12 +12,15 @@ from rushes.media.reader import MediaReader
 from rushes.media.sequence import SequenceReader, SequenceSpec, spec_from_pattern
 
 
-def open_media(source: Path | str | SequenceSpec, fps: Fraction | None = None) -> MediaReader:
+def open_media(
+    source: Path | str | SequenceSpec, fps: Fraction | None = None, threads: int = 0
+) -> MediaReader:
     """Open a movie, an image sequence (``name.####.exr``, ``%05d.jpg`` or one member) or a still.
 
     Args:
         source: Path of a movie or image, a sequence pattern, or a :class:`SequenceSpec`.
         fps: Rate for sequences whose files do not carry one.
+        threads: Decode threads for movies (0: one per core).
 
     Raises:
         MediaError: missing, empty, truncated or corrupt media.
@@ -36,9 +39,9 @@ def open_media(source: Path | str | SequenceSpec, fps: Fraction | None = None) -
     if ext in IMAGE_EXTENSIONS:
         return SequenceReader(path, fps)
     if ext in MOVIE_EXTENSIONS or ext == "":
-        return MovieReader(path)
+        return MovieReader(path, threads)
     try:  # unknown extension: let FFmpeg sniff it
-        return MovieReader(path)
+        return MovieReader(path, threads)
     except MediaError:
         raise UnsupportedMediaError(
             f"{path}: {ext or 'this'} is not a media format rushes reads "

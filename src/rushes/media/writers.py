@@ -122,9 +122,7 @@ def _write_movie(
                 else:
                     arr = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
                     vf = av.VideoFrame.from_ndarray(arr, format="rgb24")
-                vf = vf.reformat(
-                    format=pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG"
-                )
+                vf = vf.reformat(format=pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
                 vf.colorspace, vf.color_range = 1, 1
                 for pkt in stream.encode(vf):
                     c.mux(pkt)
