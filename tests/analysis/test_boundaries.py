@@ -70,9 +70,19 @@ def pan(seed: int, n: int, speed: float = 2.0, h: int = H, w: int = W) -> list[n
     return out
 
 
-def dissolve(a: list[np.ndarray], b: list[np.ndarray], n: int) -> list[np.ndarray]:
-    """Cross-fade the last ``n`` frames of ``a`` with the first ``n`` of ``b`` (linear)."""
-    mix = [(1 - (j + 1) / (n + 1)) * a[len(a) - n + j] + (j + 1) / (n + 1) * b[j] for j in range(n)]
+def dissolve(
+    a: list[np.ndarray], b: list[np.ndarray], n: int, linear_light: bool = False
+) -> list[np.ndarray]:
+    """Cross-fade the last ``n`` frames of ``a`` with the first ``n`` of ``b``.
+
+    The mix is linear in code values, or in linear light (``x ** 2.2``) when asked.
+    """
+    g = 2.2 if linear_light else 1.0
+    mix = [
+        ((1 - (j + 1) / (n + 1)) * a[len(a) - n + j] ** g + (j + 1) / (n + 1) * b[j] ** g)
+        ** (1 / g)
+        for j in range(n)
+    ]
     return [*a[:-n], *mix, *b[n:]]
 
 
@@ -100,8 +110,9 @@ def test_cut() -> None:
     assert 0.5 < b.score <= 1.0
 
 
-def test_dissolve() -> None:
-    frames = dissolve(pan(3, 40), pan(4, 40), 12)  # mix frames 28..39, centre 34
+@pytest.mark.parametrize("linear_light", [False, True])
+def test_dissolve(linear_light: bool) -> None:
+    frames = dissolve(pan(3, 40), pan(4, 40), 12, linear_light)  # mix frames 28..39, centre 34
     found = detect(frames)
     assert [b.kind for b in found] == ["dissolve"]
     b = found[0]
@@ -119,6 +130,13 @@ def test_fade_through_black_is_one_boundary() -> None:
     assert b.start <= 34 and b.end >= 45
 
 
+def test_dip_to_black_with_hard_cuts_is_one_fade() -> None:
+    black = np.zeros((H, W, 3), np.float32)
+    frames = pan(21, 30) + [black] * 3 + pan(22, 30)  # black at 30..32
+    found = detect(frames)
+    assert [(b.frame, b.kind) for b in found] == [(31, "fade")]
+
+
 def test_fade_in_at_start_and_out_at_end_are_not_boundaries() -> None:
     shot = pan(7, 60)
     frames = [(j / 8) * f for j, f in enumerate(shot[:8])] + shot[8:52]
@@ -129,6 +147,13 @@ def test_fade_in_at_start_and_out_at_end_are_not_boundaries() -> None:
 def test_fast_pan_is_not_a_boundary() -> None:
     # 9 px per frame on a 160 px frame: every frame changes a lot, none is a cut
     assert detect(pan(8, 80, speed=9.0)) == []
+
+
+def test_gradual_change_of_light_is_not_a_boundary() -> None:
+    # the exposure of one shot rises by 60 % over 12 frames
+    frames = pan(23, 60)
+    gain = np.clip((np.arange(60) - 24) / 12, 0, 1) * 0.6 + 1.0
+    assert detect([np.clip(f * g, 0, 1) for f, g in zip(frames, gain, strict=True)]) == []
 
 
 def test_single_frame_flash_is_not_a_cut() -> None:

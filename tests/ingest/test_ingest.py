@@ -41,7 +41,8 @@ def test_ingest_catalogs_clips_shots_and_is_idempotent(project: Project, dailies
         ["A001C003_230115_R1AB.mov", "B002C001_230116_R2CD.mp4", "plate.%04d.exr"]
     )
     # the EXR sequence with a gap is catalogued, flagged, and named in a warning line
-    assert any("1005" in w and "plate" in w for w in report.warnings)
+    assert any("1005" in w and "plate" in w for w in report.damaged)
+    assert not report.ok
     clips = _clips(project)
     assert clips["plate"].status == "warning" and clips["plate"].frames == 9
     prores = clips["A001C003_230115_R1AB"]
@@ -56,7 +57,7 @@ def test_ingest_catalogs_clips_shots_and_is_idempotent(project: Project, dailies
         assert all(project.path(sh.thumbnail or "").is_file() for sh in two)
         assert s.scalar(select(Setup.id)) is not None
     again = ingest(project, [dailies], workers=1)
-    assert again.added == [] and len(again.unchanged) == 3 and again.ok
+    assert again.added == [] and len(again.unchanged) == 3 and again.ok and not again.damaged
     assert len(_clips(project)) == 3
 
 
@@ -99,7 +100,7 @@ def test_bad_files_fail_alone(project: Project, dailies: Path, truncated_mov: Pa
     assert all("\n" not in line for line in report.failed)
     # the good files and the truncated one (its frames up to the cut) are in
     assert len(report.added) == 4
-    assert any("truncated" in w for w in report.warnings)
+    assert any("truncated" in w and "C003C001" in w for w in report.damaged)
 
 
 def test_unreadable_folder_is_reported(

@@ -113,6 +113,22 @@ def blend_fit(window: np.ndarray) -> tuple[np.ndarray, float, float]:
     return alphas, residual, change
 
 
+def structure_vector(a: np.ndarray) -> np.ndarray:
+    """A thumbnail with each channel's mean removed, scaled to unit length (zero if flat).
+
+    The dot product of two such vectors is their :func:`structure_correlation`.
+
+    Shape:
+        a: (N * 3,) flattened RGB thumbnail (channel last) -> (N * 3,) float32
+    """
+    a2 = a.reshape(-1, 3)
+    am = (a2 - a2.mean(axis=0)).ravel()
+    norm2 = float(am @ am)
+    if norm2 <= 1e-8 * a2.shape[0]:  # flat (RMS contrast below 1e-4): no structure
+        return np.zeros(a.size, np.float32)
+    return (am / math.sqrt(norm2)).astype(np.float32)
+
+
 def structure_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """Correlation of two thumbnails after removing each channel's mean, in [-1, 1].
 
@@ -122,15 +138,7 @@ def structure_correlation(a: np.ndarray, b: np.ndarray) -> float:
     Shape:
         a, b: (N * 3,) flattened RGB thumbnails (channel last)
     """
-    a2 = a.reshape(-1, 3)
-    b2 = b.reshape(-1, 3)
-    am = a2 - a2.mean(axis=0)
-    bm = b2 - b2.mean(axis=0)
-    va = float(np.einsum("ij,ij->", am, am))
-    vb = float(np.einsum("ij,ij->", bm, bm))
-    if min(va, vb) <= 1e-8 * a2.shape[0]:  # flat (RMS contrast below 1e-4): no structure
-        return 0.0
-    return float(np.einsum("ij,ij->", am, bm)) / math.sqrt(va * vb)
+    return float(structure_vector(a) @ structure_vector(b))
 
 
 def ramp_centre(alphas: np.ndarray) -> tuple[np.ndarray, float]:
@@ -268,6 +276,7 @@ class BlendDetector(BoundaryDetector):
         self._thumb = np.zeros((0, 0), np.float32)  # 32 px thumbnails (cuts)
         # 16 px thumbnails (dissolves), as decoded [0] and in approximate linear light [1]
         self._mini = np.zeros((2, 0, 0), np.float32)
+        self._struct = np.zeros((0, 0), np.float32)  # structure vectors of the 16 px thumbnails
         self._hist = np.zeros((0, 0), np.float32)
         self._ymean = np.zeros(0, np.float32)
         self._dark = np.zeros(0, bool)
@@ -296,6 +305,7 @@ class BlendDetector(BoundaryDetector):
         t, m = self._sizes[1], self._sizes[2]
         self._thumb = np.zeros((cap, t[0] * t[1] * 3), np.float32)
         self._mini = np.zeros((2, cap, m[0] * m[1] * 3), np.float32)
+        self._struct = np.zeros((cap, m[0] * m[1] * 3), np.float32)
         self._hist = np.zeros((cap, _HIST_LEN), np.float32)
         self._ymean = np.zeros(cap, np.float32)
         self._dark = np.zeros(cap, bool)
@@ -332,6 +342,9 @@ class BlendDetector(BoundaryDetector):
         self._thumb[r] = thumb.ravel()
         self._mini[0, r] = mini.ravel()
         np.power(self._mini[0, r], _GAMMA, out=self._mini[1, r])
+        self._struct[r] = structure_vector(self._mini[0, r])
+        m3 = self._mini[:, r].reshape(2, -1, 3)
+        m3 -= m3.mean(axis=1, keepdims=True)
         self._hist[r] = hsv_histogram(small)
         y = thumb @ _LUMA
         ym = float(y.mean())
@@ -477,7 +490,7 @@ class BlendDetector(BoundaryDetector):
             if s < self._first or e > self._t or e - s >= cap:
                 continue
             rs, re_ = s % cap, e % cap
-            corr = structure_correlation(self._mini[0, rs], self._mini[0, re_])
+            corr = float(self._struct[rs] @ self._struct[re_])
             if corr > self.dissolve_correlation + 0.3:
                 continue  # one view under a change of light, or a small move
             colours = hist_distance(self._hist[rs], self._hist[re_])
@@ -551,8 +564,8 @@ class BlendDetector(BoundaryDetector):
     def _close_cluster(self, force: bool) -> None:
         """Turn a run of accepted dissolve windows into one dissolve once the run is over.
 
-        The mixing weights are fitted again over the union of the accepted windows, whose end
-        frames lie in the two shots; the dissolve's centre is where the weight reaches 0.5,
+        The mixing weights are fitted again over the union of the accepted windows that score
+        at least half the best, whose end frames lie in the two shots; the dissolve's centre is where the weight reaches 0.5,
         measured as the area above the weight curve (robust to noise), and its span is where
         the weight moves between 0.04 and 0.96.
         """
@@ -566,6 +579,8 @@ class BlendDetector(BoundaryDetector):
         score = max(x.score for x in cluster)
         if score < self.dissolve_score:
             return
+        # weak windows at the fringes (motion that just passed) would stretch the refit
+        cluster = [x for x in cluster if x.score >= 0.5 * score]
         lo = max(min(x.at - int(x.strength) for x in cluster), self._t - self._cap + 1)
         hi = max(x.at + int(x.strength) for x in cluster)
         rows = [i % self._cap for i in range(lo, hi + 1)]

@@ -50,12 +50,15 @@ def ingest(
     else:
         for line in report.failed:
             err_console.print(f"[red]error:[/] {line}", highlight=False, soft_wrap=True)
+        for line in report.damaged:
+            err_console.print(f"[red]damaged:[/] {line}", highlight=False, soft_wrap=True)
         for line in report.warnings + report.changed:
             err_console.print(f"[yellow]warning:[/] {line}", highlight=False, soft_wrap=True)
         console.print(
             f"{len(report.added)} added, {len(report.unchanged)} unchanged, "
             f"{len(report.moved)} moved, {len(report.changed)} changed, "
-            f"{len(report.failed)} failed ({report.frames} frames analysed)",
+            f"{len(report.damaged)} damaged, {len(report.failed)} failed "
+            f"({report.frames} frames analysed)",
             highlight=False,
         )
     if not report.ok:

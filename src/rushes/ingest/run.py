@@ -38,20 +38,26 @@ from rushes.project.workspace import Project
 
 @dataclass
 class IngestReport:
-    """What an ingest did; ``failed`` and ``warnings`` are one line each."""
+    """What an ingest did, one line per item.
+
+    ``failed``: not ingested. ``damaged``: ingested, but the media is incomplete (a truncated
+    movie, a sequence with missing frames): catalogued with ``status = warning`` so nothing is
+    lost, and reported so the copy can be checked. ``warnings``: everything else worth a look.
+    """
 
     added: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     moved: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     frames: int = 0
 
     @property
     def ok(self) -> bool:
-        """True when no file failed."""
-        return not self.failed
+        """True when every file was ingested whole."""
+        return not self.failed and not self.damaged
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serializable form."""
@@ -337,7 +343,7 @@ def _finish(
     _catalog_new(project, res, records)
     known[res.checksum] = str(res.source.path)
     report.added.append(name)
-    report.warnings += res.warnings
+    report.damaged += res.warnings
     report.frames += res.analysis.frames if res.analysis else 0
 
 

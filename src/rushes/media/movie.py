@@ -51,6 +51,7 @@ class MovieReader(MediaReader):
         """Open ``path``; ``threads`` decode threads (0: FFmpeg picks, one per core)."""
         self.path = Path(path)
         self.threads = threads
+        self.decode_error: str | None = None
         self.info = probe_movie(self.path)
         self._container: Any = None
 
@@ -103,9 +104,11 @@ class MovieReader(MediaReader):
                     break
                 yield idx, frame
         except av.error.FFmpegError as e:
-            raise MediaError(
-                f"{self.path}: decoding failed ({e.strerror or e}); the file may be truncated"
-            ) from None
+            msg = f"{self.path}: decoding failed ({e.strerror or e}); the file may be truncated"
+            if idx is None or idx < start:
+                raise MediaError(msg) from None
+            # frames before the damage were delivered; the caller sees the short count
+            self.decode_error = msg
 
     def iter_frames(
         self, start: int = 0, stop: int | None = None, size: Size | None = None
