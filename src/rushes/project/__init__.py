@@ -1,7 +1,7 @@
 """The workspace on disk and the catalog."""
 
-from rushes.project.catalog import AuditEvent, Clip, Setup, Shot
+from rushes.project.catalog import AuditEvent, Clip, Proposal, Setup, Shot
 from rushes.project.settings import Settings, parse_rate
 from rushes.project.workspace import Project
 
-__all__ = ["AuditEvent", "Clip", "Project", "Settings", "Setup", "Shot", "parse_rate"]
+__all__ = ["AuditEvent", "Clip", "Project", "Proposal", "Settings", "Setup", "Shot", "parse_rate"]

@@ -107,6 +107,25 @@ class Shot(Base):
         return self.end - self.start
 
 
+class Proposal(Base):
+    """A fix proposed for a shot: the operation, its versioned parameters and what it found.
+
+    A person approves or rejects it; nothing is applied to media until they render it.
+    """
+
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    op: Mapped[str] = mapped_column(String, index=True)  # "match"
+    version: Mapped[str] = mapped_column(String)  # params schema, "match.1"
+    shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String, default="proposed")  # proposed|approved|rejected
+    created_by: Mapped[str] = mapped_column(String)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    shot: Mapped[Shot] = relationship()
+
+
 class AuditEvent(Base):
     """Who did what, when: every change to the catalog leaves one row."""
 
@@ -149,4 +168,4 @@ def make_engine(path: Path) -> Engine:
     return engine
 
 
-__all__ = ["AuditEvent", "Base", "Clip", "Meta", "Setup", "Shot", "make_engine"]
+__all__ = ["AuditEvent", "Base", "Clip", "Meta", "Proposal", "Setup", "Shot", "make_engine"]

@@ -19,7 +19,7 @@ from rushes.project.settings import Settings, dump_settings, load_settings, pars
 
 SETTINGS_FILE = "rushes.toml"
 CATALOG_FILE = "catalog.sqlite"
-FOLDERS = ("cache", "models", "renders", "exports")
+FOLDERS = ("cache", "models", "proposals", "renders", "exports")
 
 
 class Project:

@@ -1,0 +1,42 @@
+"""``rushes render PROPOSAL``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+
+from rushes.cli.common import console, err_console, open_project, print_json
+from rushes.ops.proposals import parse_proposal_id
+from rushes.ops.render import render_proposal
+
+
+class Format(StrEnum):
+    """Render formats."""
+
+    exr = "exr"
+    prores = "prores"
+    mp4 = "mp4"
+
+
+def render(
+    proposal: Annotated[str, typer.Argument(help="Proposal id ('rushes ls proposals').")],
+    fmt: Annotated[Format, typer.Option("--format", help="exr, prores or mp4.")] = Format.exr,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Render a proposal's frames (plus provenance.json) for review or hand-off."""
+    project = open_project()
+    pid = parse_proposal_id(proposal)
+    with Progress(console=err_console, disable=as_json or not err_console.is_terminal) as bar:
+        task = bar.add_task("rendering", total=None)
+        prov = render_proposal(project, pid, fmt.value, output,
+                               progress=lambda n: bar.advance(task, n))
+    if as_json:
+        print_json(prov)
+    else:
+        console.print(f"rendered proposal {pid} as {fmt.value}: {prov['output']['files'][0]}",
+                      highlight=False)

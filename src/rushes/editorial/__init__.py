@@ -1,0 +1,1 @@
+"""Editorial: continuity across shots (takes, assembly and NLE interchange come later)."""

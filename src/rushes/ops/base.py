@@ -1,0 +1,61 @@
+"""The operation interface: versioned parameters, a cheap plan, a streaming run."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from rushes.project import Project, Shot
+
+Chunks = Iterator[tuple[int, np.ndarray]]  # (first frame index, float32 (N, H, W, 3))
+
+
+@dataclass
+class Plan:
+    """What an operation decided for one shot, before any pixel is written.
+
+    ``result`` is JSON-serializable and goes into the proposal; ``artifacts`` are objects
+    (a LUT ...) the proposal stores as files beside it.
+    """
+
+    op: str
+    version: str
+    shot_id: int
+    params: dict[str, Any]
+    result: dict[str, Any]
+    artifacts: dict[str, Any] = field(default_factory=dict)
+
+
+class Operation(ABC):
+    """A fix. Subclasses set the class attributes and implement :meth:`plan` and :meth:`run`.
+
+    Attributes:
+        name: Registry name (``match``).
+        version: Parameter schema version (``match.1``); stored in every proposal.
+        Params: The pydantic model of the parameters.
+        synthesizes_pixels: True when the op invents pixels (inpainting, outpainting).
+        touches: ``"global"`` (whole frame) or ``"masked"``.
+        context_frames: Frames of temporal context each side that :meth:`run` needs.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    Params: ClassVar[type[BaseModel]]
+    synthesizes_pixels: ClassVar[bool] = False
+    touches: ClassVar[str] = "global"
+    context_frames: ClassVar[int] = 0
+
+    @abstractmethod
+    def plan(self, shot: Shot, params: BaseModel, project: Project) -> Plan:
+        """Validate, estimate what the fix needs; cheap, writes nothing."""
+
+    @abstractmethod
+    def run(self, plan: Plan, chunks: Chunks, colorspace: str) -> Chunks:
+        """Apply the plan to chunks of source frames (float32 ``(N, H, W, 3)`` in
+        ``colorspace``, the clip's own encoding) and yield chunks in the same encoding."""
