@@ -37,3 +37,15 @@ class MetadataError(RushesError):
 
 class NotFoundError(RushesError):
     """A clip, shot or setup named by the user does not exist in the catalog."""
+
+
+class ColorError(RushesError):
+    """A colour space, display or view is unknown, or a colour conversion cannot be made."""
+
+
+class CdlError(ColorError):
+    """An ASC CDL is invalid or a CDL file (.cdl/.cc/.ccc) is malformed."""
+
+
+class LutError(ColorError):
+    """A LUT is invalid or a LUT file (.cube) is malformed."""

@@ -18,10 +18,13 @@ from rushes.review.sheet import contact_sheet
 
 def continuity(
     scene: Annotated[str, typer.Option(help="Scene to check.")],
-    hero: Annotated[str | None, typer.Option(help="Reference shot (default: scene median).")] = None,
+    hero: Annotated[
+        str | None, typer.Option(help="Reference shot (default: scene median).")
+    ] = None,
     threshold: Annotated[float, typer.Option(help="ΔE2000 above which a shot is flagged.")] = 3.0,
-    output: Annotated[Path | None, typer.Option("-o", "--output",
-                                                help="Contact sheet PNG (hero + outliers).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Contact sheet PNG (hero + outliers).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Rank the shots of a scene by ΔE2000 from the scene's look."""
@@ -38,9 +41,12 @@ def continuity(
             if h.id not in ids:
                 fail(f"hero {h.name} is not in scene {scene}")
             hero_idx = ids.index(h.id)
-        drifts, centre, k = rank_drift([x.name for x in shots],
-                                       [x.setup.name if x.setup else None for x in shots],
-                                       looks, hero_idx)
+        drifts, centre, k = rank_drift(
+            [x.name for x in shots],
+            [x.setup.name if x.setup else None for x in shots],
+            looks,
+            hero_idx,
+        )
         thumbs = {x.name: x.thumbnail for x in shots}
         hero_name = shots[k].name
     flagged = [d for d in drifts if d.delta_e > threshold and d.shot != hero_name]
@@ -58,16 +64,28 @@ def continuity(
         if ok:
             write_bytes_atomic(sheet, buf.tobytes())
     if as_json:
-        print_json({"scene": scene, "hero": hero_name, "scene_lab": centre,
-                    "threshold": threshold, "sheet": str(sheet),
-                    "shots": [d.to_dict() | {"flagged": d in flagged} for d in drifts]})
+        print_json(
+            {
+                "scene": scene,
+                "hero": hero_name,
+                "scene_lab": centre,
+                "threshold": threshold,
+                "sheet": str(sheet),
+                "shots": [d.to_dict() | {"flagged": d in flagged} for d in drifts],
+            }
+        )
         return
     t = Table(title=f"scene {scene}: ΔE2000 from the scene look (hero {hero_name})")
     for c in ("shot", "setup", "ΔE scene", "ΔE setup", "exposure", "flag"):
         t.add_column(c)
     for d in drifts:
-        t.add_row(d.shot, d.setup or "", f"{d.delta_e:.2f}",
-                  "" if d.delta_e_setup is None else f"{d.delta_e_setup:.2f}",
-                  f"{d.exposure_stops:+.2f} st", "drifts" if d in flagged else "")
+        t.add_row(
+            d.shot,
+            d.setup or "",
+            f"{d.delta_e:.2f}",
+            "" if d.delta_e_setup is None else f"{d.delta_e_setup:.2f}",
+            f"{d.exposure_stops:+.2f} st",
+            "drifts" if d in flagged else "",
+        )
     console.print(t)
     console.print(f"contact sheet: {sheet}", highlight=False)

@@ -24,8 +24,13 @@ def export(
     kind: Annotated[Kind, typer.Argument(help="cdl (.cdl/.cc/.ccc) or lut (.cube)")],
     proposal: Annotated[str, typer.Argument(help="Proposal id.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write.")],
-    space: Annotated[str, typer.Option(help="LUT domain: 'grading' (ACEScct in/out) or "
-                                       "'source' (the clip's own encoding in/out).")] = "grading",
+    space: Annotated[
+        str,
+        typer.Option(
+            help="LUT domain: 'grading' (ACEScct in/out) or "
+            "'source' (the clip's own encoding in/out)."
+        ),
+    ] = "grading",
     size: Annotated[int, typer.Option(min=2, max=129, help="LUT size.")] = 33,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -45,5 +50,6 @@ def export(
     if as_json:
         print_json(info)
     else:
-        console.print(f"wrote {output}" + (f" ({info['note']})" if info.get("note") else ""),
-                      highlight=False)
+        console.print(
+            f"wrote {output}" + (f" ({info['note']})" if info.get("note") else ""), highlight=False
+        )

@@ -21,8 +21,10 @@ def match(
     shot: Annotated[str | None, typer.Argument(help="Shot to match (omit with --scene).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Reference shot.")] = None,
     scene: Annotated[str | None, typer.Option(help="Match every shot of this scene.")] = None,
-    hero: Annotated[str | None, typer.Option(help="Scene reference (default: the shot "
-                                             "closest to the scene's look).")] = None,
+    hero: Annotated[
+        str | None,
+        typer.Option(help="Scene reference (default: the shot closest to the scene's look)."),
+    ] = None,
     samples: Annotated[int, typer.Option(min=1, max=50, help="Frames sampled per shot.")] = 5,
     lut: Annotated[bool, typer.Option("--lut/--no-lut", help="Fit a residual 3D LUT.")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -44,8 +46,11 @@ def match(
                     fail(f"hero {ref.name} is not in scene {scene}")
             else:
                 looks = [shot_look(project, x) for x in shots]
-                _, _, k = rank_drift([x.name for x in shots],
-                                     [x.setup.name if x.setup else None for x in shots], looks)
+                _, _, k = rank_drift(
+                    [x.name for x in shots],
+                    [x.setup.name if x.setup else None for x in shots],
+                    looks,
+                )
                 ref = shots[k]
             pairs = [(x.name, ref.name) for x in shots if x.id != ref.id]
         else:
@@ -58,8 +63,9 @@ def match(
         for name, ref_name in pairs:
             with project.session() as s:
                 target = query.find_shot(s, name)
-            plan = op.plan(target, MatchParams(to=ref_name, samples=samples, residual_lut=lut),
-                           project)
+            plan = op.plan(
+                target, MatchParams(to=ref_name, samples=samples, residual_lut=lut), project
+            )
             pid = save_plan(project, plan)
             r = plan.result
             made.append({"proposal": pid, "shot": name, "to": ref_name, **r})
@@ -74,7 +80,9 @@ def match(
             f"exposure {m['exposure_stops']:+.2f} st, slope {_v(c['slope'])} offset "
             f"{_v(c['offset'])} power {_v(c['power'])} sat {c['saturation']:.3f}"
             f"{', residual LUT' if m['lut'] else ''}  (confidence {m['confidence']:.2f}, "
-            f"{m['method']})", highlight=False)
+            f"{m['method']})",
+            highlight=False,
+        )
 
 
 def _v(x: list[float]) -> str:

@@ -18,6 +18,9 @@ def ingest(
     csv: Annotated[Path | None, typer.Option(help="CSV sheet with scene/take/camera.")] = None,
     workers: Annotated[int | None, typer.Option(help="Clips analysed in parallel.")] = None,
     verify: Annotated[bool, typer.Option(help="Re-checksum files that look unchanged.")] = False,
+    colorspace: Annotated[
+        str | None, typer.Option(help="OCIO input colour space of the new clips (default: guess).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable report.")] = False,
 ) -> None:
     """Checksum, probe and analyse media; catalog clips, shots and setups. Re-runnable."""
@@ -43,7 +46,14 @@ def ingest(
                 bar.advance(clips, n)
 
         report = run_ingest(
-            project, paths, ale=ale, sheet=csv, workers=workers, verify=verify, hook=hook
+            project,
+            paths,
+            ale=ale,
+            sheet=csv,
+            workers=workers,
+            verify=verify,
+            colorspace=colorspace,
+            hook=hook,
         )
     if as_json:
         print_json(report.to_dict())

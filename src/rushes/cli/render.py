@@ -33,10 +33,12 @@ def render(
     pid = parse_proposal_id(proposal)
     with Progress(console=err_console, disable=as_json or not err_console.is_terminal) as bar:
         task = bar.add_task("rendering", total=None)
-        prov = render_proposal(project, pid, fmt.value, output,
-                               progress=lambda n: bar.advance(task, n))
+        prov = render_proposal(
+            project, pid, fmt.value, output, progress=lambda n: bar.advance(task, n)
+        )
     if as_json:
         print_json(prov)
     else:
-        console.print(f"rendered proposal {pid} as {fmt.value}: {prov['output']['files'][0]}",
-                      highlight=False)
+        console.print(
+            f"rendered proposal {pid} as {fmt.value}: {prov['output']['files'][0]}", highlight=False
+        )

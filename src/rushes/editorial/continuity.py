@@ -42,8 +42,13 @@ def measure_look(frames: Sequence[np.ndarray], colorspace: str) -> dict[str, Any
             labs.append(rgb_to_lab(display[ok]))
             lins.append(convert(f, colorspace, WORKING_SPACE)[ok])
     if not labs:
-        return {"lab": [0.0, 0.0, 0.0], "acescg": [0.0, 0.0, 0.0], "exposure_stops": -99.0,
-                "clipped": 1.0, "version": LOOK_VERSION}
+        return {
+            "lab": [0.0, 0.0, 0.0],
+            "acescg": [0.0, 0.0, 0.0],
+            "exposure_stops": -99.0,
+            "clipped": 1.0,
+            "version": LOOK_VERSION,
+        }
     lab = np.concatenate(labs).mean(axis=0)
     lin = np.concatenate(lins).astype(np.float64).mean(axis=0)
     y = float(lin @ np.array([0.2722287, 0.6740818, 0.0536895]))  # AP1 luminance
@@ -84,7 +89,9 @@ class Drift:
 
 
 def rank_drift(
-    names: Sequence[str], setups: Sequence[str | None], looks: Sequence[dict[str, Any]],
+    names: Sequence[str],
+    setups: Sequence[str | None],
+    looks: Sequence[dict[str, Any]],
     hero: int | None = None,
 ) -> tuple[list[Drift], list[float], int]:
     """Rank shots by ΔE2000 from the scene look (median of looks, or the hero's).
@@ -110,7 +117,15 @@ def rank_drift(
         if setups[i] is not None and len(members) > 1:
             setup_lab = np.median(labs[members], axis=0)
             d_setup = float(delta_e_2000(labs[i], setup_lab))
-        drifts.append(Drift(name, setups[i], float(d[i]), d_setup,
-                            float(looks[i]["exposure_stops"]), [float(v) for v in labs[i]]))
+        drifts.append(
+            Drift(
+                name,
+                setups[i],
+                float(d[i]),
+                d_setup,
+                float(looks[i]["exposure_stops"]),
+                [float(v) for v in labs[i]],
+            )
+        )
     drifts.sort(key=lambda x: -x.delta_e)
     return drifts, [float(v) for v in centre], hero

@@ -16,6 +16,20 @@ from rushes.media.reader import MediaReader, Size
 from rushes.media.yuv import yuv_preview
 
 _TC_KEYS = ("timecode",)
+# FFmpeg's names of the stream's colour tags (AVColorTransferCharacteristic, AVColorPrimaries)
+_TRC = {
+    1: "bt709",
+    4: "gamma22",
+    5: "gamma28",
+    6: "smpte170m",
+    8: "linear",
+    13: "iec61966-2-1",
+    14: "bt2020-10",
+    15: "bt2020-12",
+    16: "smpte2084",
+    18: "arib-std-b67",
+}
+_PRIMARIES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 9: "bt2020", 11: "smpte431", 12: "smpte432"}
 _REEL_KEYS = ("reel_name", "reel", "tape", "com.apple.proapps.reel")
 
 
@@ -178,6 +192,10 @@ def probe_movie(path: Path) -> MediaInfo:
         for s in container.streams:
             if s.type == "data":
                 meta.update({f"{s.type}:{k}": str(v) for k, v in s.metadata.items()})
+        if cc.color_trc in _TRC:
+            meta["color_trc"] = _TRC[cc.color_trc]
+        if cc.color_primaries in _PRIMARIES:
+            meta["color_primaries"] = _PRIMARIES[cc.color_primaries]
         tc = next((v for k, v in meta.items() if k.split(":")[-1] in _TC_KEYS), None)
         reel = next((v for k, v in meta.items() if k.split(":")[-1].lower() in _REEL_KEYS), None)
         pix_fmt = cc.pix_fmt or (stream.format.name if stream.format else "unknown")

@@ -45,8 +45,10 @@ def export_lut(
     plan, row = _match_plan(project, proposal_id)
     result = match_result(plan.result, plan.artifacts.get(plan.result.get("lut") or ""))
     if space == "grading":
+
         def fn(rgb: np.ndarray) -> np.ndarray:
             return apply_match(rgb.astype(np.float32), result)
+
         domain = GRADING_SPACE
     else:
         src = plan.result["source_space"]
@@ -54,10 +56,15 @@ def export_lut(
         def fn(rgb: np.ndarray) -> np.ndarray:
             cct = convert(rgb.astype(np.float32), src, GRADING_SPACE)
             return convert(apply_match(cct, result), GRADING_SPACE, src)
+
         domain = src
     lut = Lut3d.from_function(fn, size=size)
-    lut = Lut3d(table=lut.table, domain_min=lut.domain_min, domain_max=lut.domain_max,
-                title=f"rushes proposal {proposal_id} {row['shot']} ({domain})")
+    lut = Lut3d(
+        table=lut.table,
+        domain_min=lut.domain_min,
+        domain_max=lut.domain_max,
+        title=f"rushes proposal {proposal_id} {row['shot']} ({domain})",
+    )
     write_cube(Path(path), lut)
     project.audit("export", f"proposal {proposal_id}", {"kind": "lut", "path": str(path)})
     return {"path": str(path), "space": domain, "size": size}

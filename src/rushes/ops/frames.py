@@ -33,8 +33,10 @@ def sample_frames(shot: Shot, count: int = 5, long_side: int | None = 512) -> li
     clip = shot.clip
     n = max(1, min(count, shot.frames))
     picks = np.linspace(shot.start, shot.end - 1, n + 2)[1:-1] if shot.frames > n else None
-    indices = sorted({int(round(i)) for i in picks}) if picks is not None else list(
-        range(shot.start, shot.end)
+    indices = (
+        sorted({round(float(i)) for i in picks})
+        if picks is not None
+        else list(range(shot.start, shot.end))
     )
     size = fit_size(clip.width, clip.height, long_side)
     with open_media(Path(clip.path), fps=parse_rate(clip.fps or "24")) as reader:

@@ -31,14 +31,23 @@ class MatchParams(BaseModel):
 
 def cdl_to_dict(cdl: Cdl) -> dict[str, Any]:
     """JSON form of a CDL."""
-    return {"slope": list(cdl.slope), "offset": list(cdl.offset), "power": list(cdl.power),
-            "saturation": cdl.saturation}
+    return {
+        "slope": list(cdl.slope),
+        "offset": list(cdl.offset),
+        "power": list(cdl.power),
+        "saturation": cdl.saturation,
+    }
 
 
 def cdl_from_dict(d: dict[str, Any], id: str | None = None) -> Cdl:
     """Inverse of :func:`cdl_to_dict`."""
-    return Cdl(slope=tuple(d["slope"]), offset=tuple(d["offset"]), power=tuple(d["power"]),
-               saturation=float(d["saturation"]), id=id)
+    return Cdl(
+        slope=tuple(d["slope"]),
+        offset=tuple(d["offset"]),
+        power=tuple(d["power"]),
+        saturation=float(d["saturation"]),
+        id=id,
+    )
 
 
 class Match(Operation):
@@ -62,13 +71,17 @@ class Match(Operation):
         shot_frames = sample_frames(shot, params.samples)
         try:
             result = estimate_match(
-                to_grading(shot_frames, space), to_grading(ref_frames, ref_space),
-                method=params.method, residual_lut=params.residual_lut,
+                to_grading(shot_frames, space),
+                to_grading(ref_frames, ref_space),
+                method=params.method,
+                residual_lut=params.residual_lut,
             )
         except ValueError as e:
             raise RushesError(f"cannot match {shot.name} to {ref_name}: {e}") from None
         return Plan(
-            op=self.name, version=self.version, shot_id=shot.id,
+            op=self.name,
+            version=self.version,
+            shot_id=shot.id,
             params=params.model_dump() | {"to": ref_name},
             result={
                 "cdl": cdl_to_dict(result.cdl),
@@ -99,7 +112,7 @@ def match_result(result: dict[str, Any], lut: Lut3d | None) -> MatchResult:
         cdl=cdl_from_dict(result["cdl"]),
         lut=lut,
         exposure_stops=float(result.get("exposure_stops", 0.0)),
-        white_balance=tuple(result.get("white_balance", (1.0, 1.0, 1.0))),  # type: ignore[arg-type]
+        white_balance=tuple(result.get("white_balance", (1.0, 1.0, 1.0))),
         confidence=float(result.get("confidence", 1.0)),
         method=str(result.get("method", "")),
         stats=dict(result.get("stats", {})),

@@ -26,8 +26,13 @@ def save_plan(project: Project, plan: Plan) -> int:
     """
     with project.session() as s:
         prop = Proposal(
-            op=plan.op, version=plan.version, shot_id=plan.shot_id, params=plan.params,
-            result=plan.result, status="proposed", created_by=project.user,
+            op=plan.op,
+            version=plan.version,
+            shot_id=plan.shot_id,
+            params=plan.params,
+            result=plan.result,
+            status="proposed",
+            created_by=project.user,
         )
         s.add(prop)
         s.flush()
@@ -35,8 +40,9 @@ def save_plan(project: Project, plan: Plan) -> int:
         for name, obj in plan.artifacts.items():
             if isinstance(obj, Lut3d):
                 write_cube(folder / name, obj)
-        project.audit("propose", f"proposal {prop.id}", {"op": plan.op, "shot": plan.shot_id},
-                      session=s)
+        project.audit(
+            "propose", f"proposal {prop.id}", {"op": plan.op, "shot": plan.shot_id}, session=s
+        )
         return prop.id
 
 
@@ -45,11 +51,14 @@ def load_plan(project: Project, proposal_id: int) -> tuple[Plan, dict[str, Any]]
     with project.session() as s:
         prop = s.get(Proposal, proposal_id)
         if prop is None:
-            raise NotFoundError(
-                f"no proposal {proposal_id}; list them with 'rushes ls proposals'"
-            )
-        plan = Plan(op=prop.op, version=prop.version, shot_id=prop.shot_id,
-                    params=dict(prop.params), result=dict(prop.result))
+            raise NotFoundError(f"no proposal {proposal_id}; list them with 'rushes ls proposals'")
+        plan = Plan(
+            op=prop.op,
+            version=prop.version,
+            shot_id=prop.shot_id,
+            params=dict(prop.params),
+            result=dict(prop.result),
+        )
         row = proposal_row(prop)
     folder = artifact_dir(project, proposal_id)
     lut_name = plan.result.get("lut")
@@ -62,10 +71,17 @@ def proposal_row(p: Proposal) -> dict[str, Any]:
     """Listing view of a proposal."""
     r = p.result or {}
     return {
-        "id": p.id, "op": p.op, "version": p.version, "shot": p.shot.name,
-        "to": (p.params or {}).get("to"), "status": p.status, "created_by": p.created_by,
-        "created_at": p.created_at, "confidence": r.get("confidence"),
-        "exposure_stops": r.get("exposure_stops"), "method": r.get("method"),
+        "id": p.id,
+        "op": p.op,
+        "version": p.version,
+        "shot": p.shot.name,
+        "to": (p.params or {}).get("to"),
+        "status": p.status,
+        "created_by": p.created_by,
+        "created_at": p.created_at,
+        "confidence": r.get("confidence"),
+        "exposure_stops": r.get("exposure_stops"),
+        "method": r.get("method"),
     }
 
 
@@ -79,5 +95,7 @@ def parse_proposal_id(text: str) -> int:
     """Proposal ids are integers (``12``, ``#12``, ``p12``)."""
     t = text.strip().lstrip("#pP")
     if not t.isdigit():
-        raise NotFoundError(f"'{text}' is not a proposal id; give the number 'rushes ls proposals' shows")
+        raise NotFoundError(
+            f"'{text}' is not a proposal id; give the number 'rushes ls proposals' shows"
+        )
     return int(t)

@@ -65,9 +65,15 @@ def render_proposal(
         space = plan.result.get("source_space") or shot_colorspace(
             shot, project.settings.color.input_colorspace
         )
-        info = {"name": shot.name, "start": shot.start, "end": shot.end, "path": clip.path,
-                "checksum": clip.checksum, "fps": clip.fps or project.settings.fps,
-                "timecode": _shot_timecode(clip.timecode, clip.fps or "24", shot.start)}
+        info: dict[str, Any] = {
+            "name": shot.name,
+            "start": shot.start,
+            "end": shot.end,
+            "path": clip.path,
+            "checksum": clip.checksum,
+            "fps": clip.fps or project.settings.fps,
+            "timecode": _shot_timecode(clip.timecode, clip.fps or "24", shot.start),
+        }
     out = Path(out_dir) if out_dir else project.path("renders", str(proposal_id))
     out.mkdir(parents=True, exist_ok=True)
     rate = parse_rate(info["fps"])
@@ -78,30 +84,39 @@ def render_proposal(
 
         def frames() -> Iterator[np.ndarray]:
             for _, block in op.run(plan, chunks, space):
-                for f in block:
-                    yield f
+                yield from block
                 if progress:
                     progress(len(block))
 
         if fmt == "exr":
             files = write_exr_sequence(
                 (convert(f, space, WORKING_SPACE) for f in frames()),
-                out / f"{safe}.%04d.exr", first_frame=1001, fps=rate,
+                out / f"{safe}.%04d.exr",
+                first_frame=1001,
+                fps=rate,
             )
             written = [str(files[0]), f"... {len(files)} files"] if files else []
             colour = WORKING_SPACE
         elif fmt == "prores":
-            written = [str(write_prores(frames(), out / f"{safe}.mov", fps=rate,
-                                        timecode=info["timecode"]))]
+            written = [
+                str(
+                    write_prores(frames(), out / f"{safe}.mov", fps=rate, timecode=info["timecode"])
+                )
+            ]
             colour = space
         else:
-            written = [str(write_h264(frames(), out / f"{safe}.mp4", fps=rate,
-                                      timecode=info["timecode"]))]
+            written = [
+                str(write_h264(frames(), out / f"{safe}.mp4", fps=rate, timecode=info["timecode"]))
+            ]
             colour = space
     provenance = {
-        "proposal": row, "params": plan.params, "result": plan.result,
-        "source": info, "output": {"format": fmt, "files": written, "colorspace": colour},
-        "rendered_by": project.user, "rendered_at": dt.datetime.now(dt.UTC).isoformat(),
+        "proposal": row,
+        "params": plan.params,
+        "result": plan.result,
+        "source": info,
+        "output": {"format": fmt, "files": written, "colorspace": colour},
+        "rendered_by": project.user,
+        "rendered_at": dt.datetime.now(dt.UTC).isoformat(),
         "rushes": _version(),
     }
     write_text_atomic(out / "provenance.json", json.dumps(provenance, indent=2, default=str))
