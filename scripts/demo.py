@@ -14,13 +14,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo"
 RUSHES = [sys.executable, "-m", "rushes"]
 
 # Two takes of one locked-off setup, cut from one shared clip into the demo's own dailies
-# folder (re-encoded there; the shared original is only read).
+# folder (re-encoded there; the shared original is only read). Take 2 is given the kind of
+# drift a day brings (two thirds of a stop under, a cooler white balance) for the look tools.
 TAKES = ("face_woman_lp_d3", "E001C001_261121_R5IJ", "E001C002_261121_R5IJ", "11")
+DRIFT = (0.52, 0.6, 0.75)  # per-channel gains on display values
 
 # (shared clip, camera-roll name, scene, take): each presented through a symbolic link
 PICKS = [
@@ -82,7 +86,8 @@ def shared_dailies(footage: Path, out: Path) -> Path:
     with open_media(footage / manifest[clip]["path"]) as r:
         half = r.info.frames // 2
         for k, (roll, a, b) in enumerate([(first, 0, half), (second, half, r.info.frames)]):
-            frames = (f for _, f in r.iter_frames(a, b))
+            gain = np.array(DRIFT if k == 1 else (1.0, 1.0, 1.0), np.float32)
+            frames = (np.clip(f * gain, 0, 1) for _, f in r.iter_frames(a, b))
             write_h264(frames, out / f"{roll}.mp4", fps=r.info.fps or 24)
             rows.append(
                 {
@@ -114,12 +119,14 @@ def main() -> int:
     if (footage / "MANIFEST.json").is_file():
         print(f"Using the shared footage at {footage} (linked, never copied)")
         ale = shared_dailies(footage, dailies)
+        look = ("11", TAKES[2], TAKES[1])  # scene, drifting take, reference take
     else:
         print(f"No shared footage at {footage}: making a procedural sample")
         sys.path.insert(0, str(REPO / "scripts"))
         from make_sample import main as make_sample
 
         ale = make_sample(dailies)
+        look = ("12", "A001C002_261121_R1AB", "A001C001_261121_R1AB")
     sh("init", "my_film", "--fps", "24")
     sh("ingest", str(dailies), "--ale", str(ale))
     sh("ls", "clips")
@@ -136,7 +143,27 @@ def main() -> int:
     )
     sh("show", shots[0]["name"])
     sh("contact-sheet", "-o", str(DEMO / "contact_sheet.png"))
-    print(f"\nDone. Project: {DEMO / 'my_film'}  Contact sheet: {DEMO / 'contact_sheet.png'}")
+    # the look: which take drifts, a proposed match, its render, CDL and LUT
+    scene, shot, ref = look
+    sh("continuity", "--scene", scene, "-o", str(DEMO / "continuity.png"))
+    made = json.loads(
+        subprocess.run(
+            [*RUSHES, "fix", "match", shot, "--to", ref, "--json"],
+            cwd=DEMO / "my_film",
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    pid = str(made[0]["proposal"])
+    sh("ls", "proposals")
+    sh("render", pid, "--format", "mp4", "-o", str(DEMO / "render"))
+    sh("export", "cdl", pid, "-o", str(DEMO / "match.cdl"))
+    sh("export", "lut", pid, "-o", str(DEMO / "match.cube"))
+    print(
+        f"\nDone. Project: {DEMO / 'my_film'}; contact sheet {DEMO / 'contact_sheet.png'}; "
+        f"continuity {DEMO / 'continuity.png'}; render, CDL and LUT in {DEMO}"
+    )
     return 0
 
 

@@ -79,3 +79,15 @@ def test_atomic_write_leaves_no_temp(tmp_path: Path) -> None:
     write_text_atomic(target, "two")
     assert target.read_text() == "two"
     assert [q.name for q in target.parent.iterdir()] == ["b.txt"]
+
+
+def test_atomic_files_get_normal_permissions(tmp_path: Path) -> None:
+    import os
+
+    from rushes.atomic import write_bytes_atomic
+
+    target = tmp_path / "f.bin"
+    write_bytes_atomic(target, b"x")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -63,9 +63,8 @@ def match(
         for name, ref_name in pairs:
             with project.session() as s:
                 target = query.find_shot(s, name)
-            plan = op.plan(
-                target, MatchParams(to=ref_name, samples=samples, residual_lut=lut), project
-            )
+                params = MatchParams(to=ref_name, samples=samples, residual_lut=lut)
+                plan = op.plan(target, params, project)
             pid = save_plan(project, plan)
             r = plan.result
             made.append({"proposal": pid, "shot": name, "to": ref_name, **r})

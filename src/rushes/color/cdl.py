@@ -28,8 +28,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from rushes.atomic import write_text_atomic
 from rushes.errors import CdlError
 
 __all__ = [
@@ -296,22 +295,6 @@ class Cdl:
 # Files
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    """Write UTF-8 text to ``path`` atomically (temporary name, fsync, rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(text.encode("utf-8"))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _fmt3(values: Iterable[float]) -> str:
     return " ".join(f"{v:.6f}" for v in values)
 
@@ -384,7 +367,7 @@ def write_cdl(path: Path, cdls: Sequence[Cdl], fmt: str | None = None) -> None:
                 root.append(cc)
     ET.indent(root, space="    ")
     text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
-    _write_text_atomic(path, text)
+    write_text_atomic(path, text)
 
 
 def _local(tag: Any) -> str:

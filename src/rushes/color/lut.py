@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from rushes.color.cdl import _write_text_atomic
+from rushes.atomic import write_text_atomic
 from rushes.errors import LutError
 
 __all__ = [
@@ -433,7 +433,7 @@ def write_cube(path: Path, lut: Lut3d, decimals: int = 6) -> None:
     rows = np.round(rows, decimals) + 0.0  # no "-0.000000"
     fmt = f"{{:.{decimals}f}} {{:.{decimals}f}} {{:.{decimals}f}}"
     body = "\n".join(fmt.format(*row) for row in rows.tolist())
-    _write_text_atomic(Path(path), "\n".join(lines) + "\n\n" + body + "\n")
+    write_text_atomic(Path(path), "\n".join(lines) + "\n\n" + body + "\n")
 
 
 def _is_number(token: str) -> bool:

@@ -26,15 +26,13 @@ stores per clip; :mod:`rushes.ingest.sheet` produces the same records from CSV s
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from rushes.atomic import write_bytes_atomic
 from rushes.errors import MetadataError
 from rushes.ingest.names import parse_clip_name, strip_media_name
 from rushes.media.timecode import normalize_rate
@@ -444,30 +442,11 @@ def write_ale(path: Path, ale: AleFile, *, newline: str = "\r\n") -> None:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder, fsync, rename."""
-    folder = path.parent
+    """Write ``data`` atomically; an OS failure becomes a MetadataError naming the file."""
     try:
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        write_bytes_atomic(path, data)
     except OSError as exc:
         raise MetadataError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        if isinstance(exc, OSError):
-            raise MetadataError(f"cannot write {path}: {exc.strerror or exc}") from exc
-        raise
-    with contextlib.suppress(OSError):  # make the rename durable where the OS allows it
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
 
 
 def _resolve_columns(columns: Iterable[str]) -> dict[str, list[str]]:

@@ -7,8 +7,6 @@ the final name.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
@@ -18,6 +16,7 @@ import av
 import numpy as np
 import OpenImageIO as oiio
 
+from rushes.atomic import atomic_path
 from rushes.errors import MediaError
 
 _PRORES_PROFILES = {"proxy": 0, "lt": 1, "422": 2, "hq": 3, "4444": 4, "4444xq": 5}
@@ -27,19 +26,6 @@ def _check(frame: np.ndarray) -> np.ndarray:
     if frame.ndim != 3 or frame.shape[2] != 3:
         raise ValueError(f"frame must be (H, W, 3) RGB, got shape {frame.shape}")
     return frame
-
-
-def _tmp_for(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    return Path(name)
-
-
-def _commit(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def write_exr_sequence(
@@ -66,23 +52,20 @@ def write_exr_sequence(
     for k, frame in enumerate(frames):
         frame = _check(frame)
         path = Path(str(pattern) % (first_frame + k))
-        tmp = _tmp_for(path)
         spec = oiio.ImageSpec(frame.shape[1], frame.shape[0], 3, "half")
         spec.attribute("compression", compression)
         if fps:
             spec.attribute(
                 "FramesPerSecond", oiio.TypeDesc("rational"), (fps.numerator, fps.denominator)
             )
-        o = oiio.ImageOutput.create(str(tmp))
-        if o is None or not o.open(str(tmp), spec):
-            tmp.unlink(missing_ok=True)
-            raise MediaError(f"{path}: cannot write EXR ({oiio.geterror()})")
-        ok = o.write_image(np.ascontiguousarray(frame, dtype=np.float32))
-        o.close()
-        if not ok:
-            tmp.unlink(missing_ok=True)
-            raise MediaError(f"{path}: EXR write failed ({o.geterror()})")
-        _commit(tmp, path)
+        with atomic_path(path) as tmp:
+            o = oiio.ImageOutput.create(str(tmp))
+            if o is None or not o.open(str(tmp), spec):
+                raise MediaError(f"{path}: cannot write EXR ({oiio.geterror()})")
+            ok = o.write_image(np.ascontiguousarray(frame, dtype=np.float32))
+            o.close()
+            if not ok:
+                raise MediaError(f"{path}: EXR write failed ({o.geterror()})")
         out.append(path)
     return out
 
@@ -98,8 +81,7 @@ def _write_movie(
     deep: bool,
 ) -> Path:
     path = Path(path)
-    tmp = _tmp_for(path)
-    try:
+    with atomic_path(path) as tmp:
         fmt = "mov" if path.suffix.lower() == ".mov" else "mp4"
         with av.open(str(tmp), mode="w", format=fmt, options={"movflags": "+faststart"}) as c:
             if timecode:
@@ -107,9 +89,10 @@ def _write_movie(
             stream: Any = c.add_stream(codec, rate=fps)
             stream.pix_fmt = pix_fmt
             stream.options = options
-            # Rec.709 matrix, primaries and transfer, video range: tagged so players agree
+            # Rec.709 YUV matrix and video range, tagged so every decoder converts alike (the
+            # transfer is the clip's own encoding and is left untagged)
             cc = stream.codec_context
-            cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1
+            cc.colorspace, cc.color_range = 1, 1
             first = True
             for frame in frames:
                 frame = _check(frame)
@@ -130,10 +113,6 @@ def _write_movie(
                 raise ValueError(f"{path}: no frames to write")
             for pkt in stream.encode():
                 c.mux(pkt)
-        _commit(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 

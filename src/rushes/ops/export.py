@@ -47,7 +47,7 @@ def export_lut(
     if space == "grading":
 
         def fn(rgb: np.ndarray) -> np.ndarray:
-            return apply_match(rgb.astype(np.float32), result)
+            return apply_match(rgb.astype(np.float32), result, fast=False)
 
         domain = GRADING_SPACE
     else:
@@ -55,7 +55,7 @@ def export_lut(
 
         def fn(rgb: np.ndarray) -> np.ndarray:
             cct = convert(rgb.astype(np.float32), src, GRADING_SPACE)
-            return convert(apply_match(cct, result), GRADING_SPACE, src)
+            return convert(apply_match(cct, result, fast=False), GRADING_SPACE, src)
 
         domain = src
     lut = Lut3d.from_function(fn, size=size)

@@ -6,6 +6,7 @@ then an ASC CDL, then an optional residual 3D LUT; it is proposed, never applied
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,12 +31,13 @@ class MatchParams(BaseModel):
 
 
 def cdl_to_dict(cdl: Cdl) -> dict[str, Any]:
-    """JSON form of a CDL."""
+    """JSON form of a CDL, rounded to the 6 decimals ASC CDL files carry, so the proposal,
+    its render and its exported .cdl/.cc/.ccc are the same grade to the last digit."""
     return {
-        "slope": list(cdl.slope),
-        "offset": list(cdl.offset),
-        "power": list(cdl.power),
-        "saturation": cdl.saturation,
+        "slope": [round(v, 6) for v in cdl.slope],
+        "offset": [round(v, 6) for v in cdl.offset],
+        "power": [round(v, 6) for v in cdl.power],
+        "saturation": round(cdl.saturation, 6),
     }
 
 
@@ -70,7 +72,7 @@ class Match(Operation):
         space = shot_colorspace(shot, project.settings.color.input_colorspace)
         shot_frames = sample_frames(shot, params.samples)
         try:
-            result = estimate_match(
+            found = estimate_match(
                 to_grading(shot_frames, space),
                 to_grading(ref_frames, ref_space),
                 method=params.method,
@@ -78,6 +80,7 @@ class Match(Operation):
             )
         except ValueError as e:
             raise RushesError(f"cannot match {shot.name} to {ref_name}: {e}") from None
+        result = replace(found, cdl=cdl_from_dict(cdl_to_dict(found.cdl)))
         return Plan(
             op=self.name,
             version=self.version,
@@ -99,11 +102,16 @@ class Match(Operation):
         )
 
     def run(self, plan: Plan, chunks: Chunks, colorspace: str) -> Chunks:
-        """Apply CDL then residual LUT in ACEScct; frames come and go in ``colorspace``."""
+        """Apply CDL then residual LUT in ACEScct; frames come and go in ``colorspace``.
+
+        Renders use the exact path (the CDL formula, then the LUT's tetrahedral
+        interpolation), so a grading system given our CDL and cube reproduces them.
+        """
         result = match_result(plan.result, plan.artifacts.get("residual.cube"))
         for first, frames in chunks:
             cct = convert(frames, colorspace, GRADING_SPACE)
-            yield first, convert(apply_match(cct, result), GRADING_SPACE, colorspace)
+            graded = apply_match(cct, result, fast=False)
+            yield first, convert(graded, GRADING_SPACE, colorspace)
 
 
 def match_result(result: dict[str, Any], lut: Lut3d | None) -> MatchResult:
