@@ -8,7 +8,9 @@ subclass, built on first access):
 
 - ``"blend"`` (also ``"default"``): cuts from an HSV histogram + thumbnail change measured
   against its rolling neighbourhood and checked for flashes; dissolves from the fit of each
-  frame as a linear mix of the frames either side; fades from runs of black frames.
+  frame as a linear mix of the frames either side; fades from runs of black frames; all
+  dropped when the view from before comes back after a short or featureless interruption
+  (something passing in front of the lens).
 - ``"histogram"``: cuts only, from the HSV histogram change against its rolling
   neighbourhood (cheaper, for rough splitting).
 
@@ -18,8 +20,9 @@ already downscaled by the caller to an analysis size (about 256-320 px on the lo
 Example:
     >>> import numpy as np
     >>> from rushes.analysis.boundaries import detect_boundaries
-    >>> rng = np.random.default_rng(0)
-    >>> a, b = rng.random((2, 72, 128, 3), dtype=np.float32)
+    >>> y, x = np.mgrid[0:72, 0:128] / 128.0
+    >>> a = np.dstack([x, 0.5 * y, 0.2 + 0 * x]).astype(np.float32)  # two still shots
+    >>> b = np.dstack([0.3 + 0 * x, y, 1 - x]).astype(np.float32)
     >>> frames = [a] * 30 + [b] * 30
     >>> [(x.frame, x.kind) for x in detect_boundaries(enumerate(frames), fps=24.0)]
     [(30, 'cut')]
@@ -74,7 +77,7 @@ class BoundaryDetector(ABC):
     Push the frames of one clip in order with :meth:`push`, which returns the boundaries that
     became final (a bounded number of frames after they happened), then call :meth:`finish`
     for the rest. Subclasses implement :meth:`push`; :meth:`finish` defaults to nothing left.
-    :meth:`check_frame` validates a pushed frame for them.
+    :meth:`check_frame` validates a pushed frame for them; they call ``super().__init__(fps)``.
 
     Args:
         fps: Frame rate of the clip (frames per second, > 0); methods scale time windows by it.

@@ -1,48 +1,57 @@
 """Shot boundaries by change, blend and black analysis (method ``"blend"``, the default).
 
 Each pushed frame is reduced once, by area averaging, to a 64 px image (long side) for an HSV
-histogram (16 hues x 3 saturations x 4 values, plus 4 values for the greys), a 32 px RGB
-thumbnail for cuts and a 16 px one for dissolves (kept as decoded and in approximate linear
-light, ``x ** 2.2``). These and the mean luma go into ring buffers of fixed length, so memory
-is constant in the length of the clip. Three detectors read the buffers:
+histogram (16 hues x 3 saturations x 4 values, plus 4 values for the greys) and a detail
+measure (mean absolute luma gradient), a 32 px RGB thumbnail for cuts and a 16 px one for
+dissolves (kept as decoded and in approximate linear light, ``x ** 2.2``). These and the mean
+luma go into ring buffers of fixed length, so memory is constant in the length of the clip.
+Three detectors read the buffers:
 
 - **Cuts.** The change between two frames is the mean of their histogram distance (half the L1
-  distance, in [0, 1]) and their thumbnail difference (mean absolute difference / 0.2, at most
-  1). A frame is a cut when its change from the frame before is at least ``cut_threshold`` and
-  ``cut_ratio`` times the mean change of the 4 frames either side (so fast camera motion, whose
-  every frame changes a lot, does not cut), and when every frame of the next ``flash_frames``
-  still differs from every frame of the last ``flash_frames`` (so a flash, after which the shot
-  comes back, does not cut). A cut whose new shot turns back into the old one within
-  ``revert_frames`` is dropped with the cut back (something crossed the lens).
+  distance, in [0, 1]) and the larger of their thumbnail difference (mean absolute difference
+  / 0.2) and their layout difference (1 - structure correlation of the 16 px thumbnails, as
+  far as both have contrast), at most 1: so two shots of one palette still differ. A frame is
+  a cut when its change from the frame before is at least ``cut_threshold`` and ``cut_ratio``
+  times the mean change of the 4 frames either side (so fast camera motion, whose every frame
+  changes a lot, does not cut), and when every frame of the next ``flash_frames`` still
+  differs from every frame of the last ``flash_frames`` (so a flash does not cut).
 - **Dissolves.** In a cross-fade each frame is a linear mix of the frames either side, so the
   thumbnails move on a straight line from one shot to the other. For each centre frame ``c``
   and half-widths ``k`` up to ``dissolve_half``, the frames between ``c - k`` and ``c + k`` are
   projected on the line between the end thumbnails. A window is a dissolve when the path is
   nearly straight, the residuals are small, the mixing weights rise steadily through about 0.5
   at the centre, and the end frames are different shots: low structure correlation (one view
-  under a change of light correlates near 1) or distant colour histograms (one view in motion
-  keeps its colours). The windows are fitted as decoded and in linear light, since editing
-  systems mix in either. Motion, zooms and objects crossing the frame wind or leave large
-  residuals. A run of accepted windows is one dissolve; its weights are fitted again over the
-  whole run to place the centre (where the weight reaches 0.5) and the span.
+  under a change of light correlates near 1) or distant hue/saturation histograms (one view in
+  motion or re-exposed keeps its colours). The windows are fitted as decoded and in linear
+  light, since editing systems mix in either. Motion, zooms and objects crossing the frame wind
+  or leave large residuals. A run of accepted windows is one dissolve; its weights are fitted
+  again over the whole run to place the centre (where the weight reaches 0.5) and the span.
 - **Fades.** A run of black frames (mean luma at most ``black_level`` and 95th percentile at
   most twice it) between non-black frames is one boundary at the centre of its darkest frames,
   its span widened by the luma ramps either side. A fade in at the start of the clip or out at
   its end is not a boundary (and mutes cuts there).
 
+**Interruptions.** When the view from before a boundary comes back after it (the same colours,
+or nearly and the same layout; the camera may have moved on), the boundaries in between are
+dropped if the interruption was short (``revert_frames``: a flash, a long flash, a quick pass
+in front of the lens) or, up to ``occlusion_frames``, had no detail (a body or a hand out of
+focus in front of the lens; cuts into such a view are held back until it is over). A black run
+with the same view either side is a lens cap or a body, not a fade.
+
 A fade wins over cuts and dissolves in its span, a dissolve over cuts in its span (a mix in
 linear light changes fastest at its ends), and of two boundaries closer than ``min_shot``
 frames the stronger is kept.
 
-Latency: a boundary is returned at most about ``2 * dissolve_half + 8`` frames after its span
-ends (cuts: ``max(4, flash_frames) + revert_frames + 6``), i.e. about 40 frames at 24 fps for
-a cut or a 12-frame dissolve and 48 for a 1 s dissolve; a fade only once the black run and
-the fade in have ended.
+Latency: a boundary is returned about ``2 * dissolve_half + 8`` frames after its span ends
+at most, i.e. about 32 frames after a cut and 40 after the centre of a 12-frame dissolve at
+24 fps, 48 for a 1 s dissolve; a cut into a view without detail up to ``occlusion_frames +
+flash_frames + 2`` after it; a fade once its black run and fade in have ended.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -54,6 +63,8 @@ _LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec.709 weights
 _HIST_BINS = (16, 4, 4)  # hue, saturation, value
 _HIST_LEN = 16 * 3 * 4 + 4
 _GAMMA = np.float32(2.2)  # display encoding to approximate linear light
+_LAYOUT_CONTRAST = 0.05  # RMS contrast from which the layout of a frame counts in full
+_OCCLUDER_DETAIL = 0.03  # most detail of an occluder near the lens (luma gradient at 64 px)
 _MUTE = "mute"  # an internal candidate that only suppresses others (black at a clip's ends)
 
 
@@ -80,9 +91,26 @@ def hist_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Half the L1 distance of two normalised histograms, in [0, 1].
 
     Shape:
-        a, b: (..., B) -> (...)
+        a, b: (B,) -> ()
     """
     return float(0.5 * np.abs(a - b).sum())
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Distance of two :func:`hsv_histogram` s that a change of exposure hardly moves, in [0, 1].
+
+    Hue and saturation do not change with a gain, so the distance is that of the hue x
+    saturation histograms (greys as one bin); only as far as both frames are grey (where hue
+    says nothing) does the full histogram, values included, count.
+
+    Shape:
+        a, b: (196,) -> ()
+    """
+    ca = a[:192].reshape(16, 3, 4).sum(axis=2).ravel()
+    cb = b[:192].reshape(16, 3, 4).sum(axis=2).ravel()
+    ga, gb = float(a[192:].sum()), float(b[192:].sum())
+    hue_sat = 0.5 * (float(np.abs(ca - cb).sum()) + abs(ga - gb))
+    return max(hue_sat, min(ga, gb) * hist_distance(a, b))
 
 
 def blend_fit(window: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -168,6 +196,7 @@ class _Candidate:
     score: float
     strength: float = 0.0  # cuts: the change at the cut; dissolves: the window half-width
     at: int = 0  # dissolves: the centre of the fitted window
+    hold: int = 0  # cuts: may be dropped until this frame (something may pass the lens)
 
 
 class BlendDetector(BoundaryDetector):
@@ -180,8 +209,13 @@ class BlendDetector(BoundaryDetector):
             side.
         flash_frames: Longest flash (frames) that is not a cut; default ``0.2 * fps`` within
             2..8.
-        revert_frames: A cut whose new shot turns back into the old one within this many frames
-            is dropped with its return; default ``0.5 * fps`` within ``flash_frames + 1``..16.
+        revert_frames: A view that comes back within this many frames after a cut (or a
+            dissolve or a fade) was only interrupted: the boundaries in between are dropped.
+            Default ``0.5 * fps`` within ``flash_frames + 1``..16.
+        occlusion_frames: The same for an interruption by something without detail (a body
+            or a hand out of focus in front of the lens) for up to this many frames; cuts into
+            such a view are held back that long. Default ``2 * fps`` within
+            ``revert_frames``..120.
         dissolve_half: Largest half-width (frames) of the windows fitted for dissolves; longer
             dissolves are found from their middle part. Default ``0.5 * fps`` within 4..16.
         dissolve_residual: Largest RMS residual of the blend fit, relative to the distance
@@ -190,9 +224,10 @@ class BlendDetector(BoundaryDetector):
             correlation at most this; one view under a change of light correlates near 1) or
             in colours (see ``dissolve_colours``), and neither may say they are one shot:
             correlation at most ``dissolve_correlation + 0.3``.
-        dissolve_colours: The end frames of a dissolve must differ in colours (HSV histogram
-            distance at least this, in [0, 1]; one view in motion keeps its colours) or in
-            structure, and their distance must be at least ``dissolve_colours - 0.15``.
+        dissolve_colours: The end frames of a dissolve must differ in colours (the distance of
+            their hue x saturation histograms at least this, in [0, 1]; one view in motion or
+            under a change of exposure keeps its colours) or in structure, and their colour
+            distance must be at least two thirds of this.
         min_change: Smallest RMS difference (in [0, 1] code values) between the end frames of
             a dissolve.
         dissolve_score: Smallest score of a dissolve: the product of its margins on the
@@ -217,10 +252,11 @@ class BlendDetector(BoundaryDetector):
         cut_ratio: float = 3.0,
         flash_frames: int | None = None,
         revert_frames: int | None = None,
+        occlusion_frames: int | None = None,
         dissolve_half: int | None = None,
         dissolve_residual: float = 0.35,
         dissolve_correlation: float = 0.4,
-        dissolve_colours: float = 0.35,
+        dissolve_colours: float = 0.3,
         min_change: float = 0.05,
         dissolve_score: float = 0.2,
         black_level: float = 0.05,
@@ -249,13 +285,24 @@ class BlendDetector(BoundaryDetector):
             if revert_frames is None
             else revert_frames
         )
+        self.occlusion_frames = int(
+            min(120, max(self.revert_frames, round(2.0 * self.fps)))
+            if occlusion_frames is None
+            else occlusion_frames
+        )
         self.dissolve_half = int(
             min(16, max(4, round(0.5 * self.fps))) if dissolve_half is None else dissolve_half
         )
-        if self.flash_frames < 1 or self.revert_frames < 1 or self.dissolve_half < 3:
+        if (
+            self.flash_frames < 1
+            or self.revert_frames < 1
+            or self.occlusion_frames < self.revert_frames
+            or self.dissolve_half < 3
+        ):
             raise ValueError(
-                "flash_frames and revert_frames must be >= 1 and dissolve_half >= 3; got "
-                f"{self.flash_frames}, {self.revert_frames}, {self.dissolve_half}"
+                "flash_frames and revert_frames must be >= 1, occlusion_frames >= revert_frames "
+                f"and dissolve_half >= 3; got {self.flash_frames}, {self.revert_frames}, "
+                f"{self.occlusion_frames}, {self.dissolve_half}"
             )
         self.dissolve_residual = float(dissolve_residual)
         self.dissolve_correlation = float(dissolve_correlation)
@@ -268,7 +315,7 @@ class BlendDetector(BoundaryDetector):
         self._ks = sorted({k for k in (3, 4, 6, 8, 11, 16) if k < half} | {half})
         self._window = 4  # neighbours either side for the cut ratio
         self._cut_lag = max(self._window, self.flash_frames)
-        self._cap = 3 * half + self.revert_frames + 2 * self.flash_frames + 8
+        self._cap = max(3 * half, self.occlusion_frames) + 2 * self.flash_frames + 8
         self._first: int | None = None
         self._t = -1
         self._sizes: tuple[tuple[int, int], tuple[int, int], tuple[int, int]] | None = None
@@ -277,8 +324,10 @@ class BlendDetector(BoundaryDetector):
         # 16 px thumbnails (dissolves), as decoded [0] and in approximate linear light [1]
         self._mini = np.zeros((2, 0, 0), np.float32)
         self._struct = np.zeros((0, 0), np.float32)  # structure vectors of the 16 px thumbnails
+        self._contrast = np.zeros(0, np.float32)  # RMS contrast of the 16 px thumbnails
         self._hist = np.zeros((0, 0), np.float32)
         self._ymean = np.zeros(0, np.float32)
+        self._detail = np.zeros(0, np.float32)  # mean absolute luma gradient (64 px)
         self._dark = np.zeros(0, bool)
         self._change = np.zeros(0, np.float32)  # combined change from frame i - 1 to i
         self._path = np.zeros((2, 0), np.float64)  # cumulated mini-thumbnail steps to frame i
@@ -289,6 +338,7 @@ class BlendDetector(BoundaryDetector):
         self._dark_start: int | None = None  # first frame of the open black run
         self._fade_wait: tuple[int, int, int] | None = None  # (span start, frame, black end)
         self._last_out: Boundary | None = None
+        self._quiet_until = -1  # the end of the last interruption found (no cuts up to it)
 
     # ---------------------------------------------------------------------------------------
     # features
@@ -306,18 +356,17 @@ class BlendDetector(BoundaryDetector):
         self._thumb = np.zeros((cap, t[0] * t[1] * 3), np.float32)
         self._mini = np.zeros((2, cap, m[0] * m[1] * 3), np.float32)
         self._struct = np.zeros((cap, m[0] * m[1] * 3), np.float32)
+        self._contrast = np.zeros(cap, np.float32)
         self._hist = np.zeros((cap, _HIST_LEN), np.float32)
         self._ymean = np.zeros(cap, np.float32)
+        self._detail = np.zeros(cap, np.float32)
         self._dark = np.zeros(cap, bool)
         self._change = np.zeros(cap, np.float32)
         self._path = np.zeros((2, cap), np.float64)
 
     def _pair_change(self, a: int, b: int) -> float:
-        """Combined change in [0, 1] between buffered frames ``a`` and ``b``."""
-        ra, rb = a % self._cap, b % self._cap
-        dh = hist_distance(self._hist[ra], self._hist[rb])
-        dp = float(np.abs(self._thumb[ra] - self._thumb[rb]).mean())
-        return _combine(dh, dp)
+        """Combined change in [0, 1] between buffered frames ``a`` and ``b`` (see module)."""
+        return float(self._pair_changes(a, np.array([b]))[0])
 
     def push(self, index: int, frame: np.ndarray) -> list[Boundary]:
         """Add the next frame; return the boundaries that became final (see the base class).
@@ -343,9 +392,12 @@ class BlendDetector(BoundaryDetector):
         self._mini[0, r] = mini.ravel()
         np.power(self._mini[0, r], _GAMMA, out=self._mini[1, r])
         self._struct[r] = structure_vector(self._mini[0, r])
-        m3 = self._mini[:, r].reshape(2, -1, 3)
-        m3 -= m3.mean(axis=1, keepdims=True)
+        self._contrast[r] = float(self._mini[0, r].reshape(-1, 3).std(axis=0).mean())
         self._hist[r] = hsv_histogram(small)
+        ys = small @ _LUMA
+        self._detail[r] = float(
+            np.abs(np.diff(ys, axis=0)).mean() + np.abs(np.diff(ys, axis=1)).mean()
+        )
         y = thumb @ _LUMA
         ym = float(y.mean())
         self._ymean[r] = ym
@@ -354,9 +406,7 @@ class BlendDetector(BoundaryDetector):
         )
         if t > self._first:
             rp = (t - 1) % cap
-            dh = hist_distance(self._hist[r], self._hist[rp])
-            dp = float(np.abs(self._thumb[r] - self._thumb[rp]).mean())
-            self._change[r] = _combine(dh, dp)
+            self._change[r] = self._pair_change(t - 1, t)
             step = self._mini[:, r] - self._mini[:, rp]
             self._path[:, r] = self._path[:, rp] + np.sqrt(np.einsum("ij,ij->i", step, step))
         else:
@@ -366,7 +416,23 @@ class BlendDetector(BoundaryDetector):
         self._track_black(t)
         self._find_cut(t - self._cut_lag)
         self._find_dissolve(t - self.dissolve_half)
+        self._watch_held_cuts(t)
         return self._emit(final=False)
+
+    def _watch_held_cuts(self, t: int) -> None:
+        """Drop a held cut (into a view without detail) once the view before it comes back.
+
+        This catches the end of an interruption that was too gradual to be a cut itself.
+        """
+        cap = self._cap
+        for x in self._pending:
+            if x.kind != "cut" or x.hold <= x.frame + self.revert_frames or x.hold < t:
+                continue
+            before = float(self._detail[(x.frame - 1) % cap])
+            if float(self._detail[t % cap]) >= 0.5 * before and self._comes_back(
+                t, x.strength, latest=x.frame - 1
+            ):
+                return  # the pending list changed
 
     def finish(self) -> list[Boundary]:
         """Flush at the end of the clip: the boundaries not returned yet, in frame order."""
@@ -410,11 +476,13 @@ class BlendDetector(BoundaryDetector):
                 self._fade_wait = (ds, -1, de)  # but no cut either
                 return
             # the boundary is the centre of the darkest frames of the run
-            lo = max(ds, t - cap + 1)
-            ys = [float(self._ymean[i % cap]) for i in range(lo, de + 1)]
-            floor = min(ys) + 0.2 * self.black_level
-            darkest = [lo + i for i, y in enumerate(ys) if y <= floor]
-            frame = (darkest[0] + darkest[-1] + 1) // 2
+            if ds > t - cap:
+                ys = [float(self._ymean[i % cap]) for i in range(ds, de + 1)]
+                floor = min(ys) + 0.2 * self.black_level
+                darkest = [ds + i for i, y in enumerate(ys) if y <= floor]
+                frame = (darkest[0] + darkest[-1] + 1) // 2
+            else:  # longer than the buffer: the centre of the whole run
+                frame = (ds + de + 1) // 2
             self._fade_wait = (self._fade_out_start(ds), frame, de)
 
     def _fade_out_start(self, ds: int) -> int:
@@ -430,6 +498,10 @@ class BlendDetector(BoundaryDetector):
         return start
 
     def _add_fade(self, start: int, frame: int, end: int) -> None:
+        if frame >= 0 and start - 1 >= max(self._first or 0, self._t - self._cap + 1):
+            after = min(end + 1, self._t)
+            if self._same_view(np.array([start - 1]), np.array([after]))[1][0, 0]:
+                frame = -1  # the same view before and after: a lens cap or a body, no boundary
         if frame < 0:  # fade in at the start or out at the end: only mutes cuts in its span
             self._pending.append(_Candidate(start, _MUTE, start, end, 0.0))
             return
@@ -445,7 +517,7 @@ class BlendDetector(BoundaryDetector):
         if p <= self._first or p > last:
             return
         c = float(self._change[p % cap])
-        if c < self.cut_threshold:
+        if c < self.cut_threshold or p <= self._quiet_until:
             return
         lo = max(self._first + 1, p - self._window, last - cap + 1)
         hi = min(last, p + self._window)
@@ -463,16 +535,90 @@ class BlendDetector(BoundaryDetector):
         )
         if cross < 0.5 * c:
             return
-        # a new shot that turns back into the one before a recent cut: something crossed
-        # the lens (or a long flash); drop both
-        for prev in self._pending:
-            if prev.kind == "cut" and prev.frame < p <= prev.frame + self.revert_frames:
-                back = self._pair_change(prev.frame - 1, p)
-                if back < 0.5 * min(c, prev.strength):
-                    self._pending.remove(prev)
-                    return
+        if self._comes_back(p, c):
+            return
         score = min(1.0, c / (2 * self.cut_threshold)) * min(1.0, cross / c)
-        self._pending.append(_Candidate(p, "cut", p, p, score, strength=c))
+        # a cut into a view without detail may be something in front of the lens: hold it
+        # until the view before could have come back
+        hold = self.revert_frames
+        ahead = [float(self._detail[i % cap]) for i in after]
+        if _featureless(ahead, float(self._detail[(p - 1) % cap])):
+            hold = self.occlusion_frames
+        self._pending.append(_Candidate(p, "cut", p, p, score, strength=c, hold=p + hold))
+
+    def _comes_back(self, p: int, change: float, latest: int | None = None) -> bool:
+        """Whether the view from frame ``p`` on is one of shortly before: an interruption ends.
+
+        Frames ``p`` to ``p + flash_frames`` (as far as known) are compared with the frames
+        from ``latest`` (default ``p - 2``) back. The interruption lies between the last
+        earlier frame ``m`` that shows the same view and frame ``p`` (``q``, the first frame
+        that matches ``m``, may come a little later); its frames must differ from that view
+        (something came between), and it must be short (``revert_frames``), or up to
+        ``occlusion_frames`` long and mostly without detail (out of focus in front of the
+        lens). Pending cuts and dissolves inside it are dropped.
+        """
+        assert self._first is not None
+        cap = self._cap
+        latest = p - 2 if latest is None else latest
+        lo = max(self._first, p - self.occlusion_frames - 1, self._t - cap + 1)
+        if latest < lo:
+            return False
+        ms = np.arange(latest, lo - 1, -1)
+        qs = np.arange(p, min(self._t, p + self.flash_frames) + 1)
+        # the same view, and much more alike than the interruption was
+        rm = ms % cap
+        hist = self._hist
+        dgap = 0.5 * np.abs(hist[rm] - hist[(p - 1) % cap]).sum(axis=1)
+        dq, alike = self._same_view(ms, qs)
+        alike &= dq < 0.5 * np.maximum(dgap, change)[:, None]
+        rows = np.flatnonzero(alike.any(axis=1))
+        if rows.size == 0:
+            return False
+        m = int(ms[rows[0]])  # the last frame of the view before the interruption
+        q = int(qs[np.flatnonzero(alike[rows[0]])[0]])
+        gap = np.arange(m + 1, p)  # what came between (frames p.. are the view coming back)
+        if gap.size == 0:
+            return False
+        if float(np.median(self._pair_changes(m, gap))) < self.cut_threshold:
+            return False  # nothing came between: one view all along (or two much alike)
+        if gap.size > self.revert_frames:
+            ref = max(float(self._detail[m % cap]), float(self._detail[q % cap]))
+            if not _featureless(self._detail[gap % cap], ref):
+                return False  # a real shot in between
+        self._pending = [
+            x for x in self._pending if x.kind not in ("cut", "dissolve") or not m < x.frame <= q
+        ]
+        self._quiet_until = max(self._quiet_until, q)
+        return True
+
+    def _pair_changes(self, a: int, bs: np.ndarray) -> np.ndarray:
+        """Combined changes in [0, 1] between buffered frame ``a`` and frames ``bs``.
+
+        Shape:
+            bs: (B,) -> (B,)
+        """
+        ra, rb = a % self._cap, bs % self._cap
+        dh = 0.5 * np.abs(self._hist[rb] - self._hist[ra]).sum(axis=1)
+        dp = np.abs(self._thumb[rb] - self._thumb[ra]).mean(axis=1)
+        # layout counts as far as both frames have contrast (noise on a flat view has none)
+        seen = np.minimum(self._contrast[rb], self._contrast[ra]) / _LAYOUT_CONTRAST
+        layout = (1.0 - self._struct[rb] @ self._struct[ra]) * np.minimum(1.0, seen)
+        return 0.5 * dh + 0.5 * np.clip(np.maximum(dp / 0.2, layout), 0.0, 1.0)
+
+    def _same_view(self, ms: np.ndarray, qs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Whether buffered frames ``ms`` and ``qs`` show the same view (the camera may move).
+
+        The same view keeps its colours (histogram distance below 0.15) and something of its
+        layout (structure correlation above 0.2), or nearly its colours (below 0.3) and its
+        layout (above 0.6).
+
+        Shape:
+            ms: (M,), qs: (Q,) -> distances (M, Q), same (M, Q) bool
+        """
+        rm, rq = ms % self._cap, qs % self._cap
+        dh = 0.5 * np.abs(self._hist[rm][:, None] - self._hist[rq][None]).sum(axis=2)
+        corr = self._struct[rm] @ self._struct[rq].T
+        return dh, ((dh < 0.15) & (corr > 0.2)) | ((dh < 0.3) & (corr > 0.6))
 
     # ---------------------------------------------------------------------------------------
     # dissolves
@@ -493,9 +639,9 @@ class BlendDetector(BoundaryDetector):
             corr = float(self._struct[rs] @ self._struct[re_])
             if corr > self.dissolve_correlation + 0.3:
                 continue  # one view under a change of light, or a small move
-            colours = hist_distance(self._hist[rs], self._hist[re_])
-            if colours < self.dissolve_colours - 0.15:
-                continue  # the same colours: one shot moving
+            colours = colour_distance(self._hist[rs], self._hist[re_])
+            if colours < 2 * self.dissolve_colours / 3:
+                continue  # the same colours: one shot moving, or re-lit
             if corr > self.dissolve_correlation and colours < self.dissolve_colours:
                 continue  # not different enough in either
             rows = [i % cap for i in range(s, e + 1)]
@@ -565,9 +711,10 @@ class BlendDetector(BoundaryDetector):
         """Turn a run of accepted dissolve windows into one dissolve once the run is over.
 
         The mixing weights are fitted again over the union of the accepted windows that score
-        at least half the best, whose end frames lie in the two shots; the dissolve's centre is where the weight reaches 0.5,
-        measured as the area above the weight curve (robust to noise), and its span is where
-        the weight moves between 0.04 and 0.96.
+        at least half the best, whose end frames lie in the two shots; the dissolve's centre
+        is where the weight reaches 0.5, measured as the area above the weight curve (robust
+        to noise), and its span is where the weight moves between 0.04 and 0.96. A dissolve
+        after which the view from before it comes back is dropped (see :meth:`_comes_back`).
         """
         if not self._cluster:
             return
@@ -598,9 +745,13 @@ class BlendDetector(BoundaryDetector):
             frame = best.frame
             start = min(x.start for x in cluster)
             end = max(x.end for x in cluster)
-        self._pending.append(
-            _Candidate(frame, "dissolve", min(start, frame), max(end, frame), score)
-        )
+        start, end = min(start, frame), max(end, frame)
+        after = min(end + 1, self._t)
+        if start - 1 >= self._t - self._cap + 1 and self._comes_back(
+            after, self._pair_change(start - 1, after), latest=start - 1
+        ):
+            return  # the view before came back: something passed, not a dissolve
+        self._pending.append(_Candidate(frame, "dissolve", start, end, score))
 
     # ---------------------------------------------------------------------------------------
     # resolution and output
@@ -618,7 +769,7 @@ class BlendDetector(BoundaryDetector):
         if final:
             horizon = t + 2
         else:
-            horizon = min(t - self._cut_lag - self.revert_frames - 1, t - 2 * half - 2)
+            horizon = t - max(self._cut_lag, 2 * half) - 2
             if self._cluster:
                 horizon = min(horizon, min(x.start for x in self._cluster) - 1)
             if self._dark_start is not None:
@@ -640,6 +791,8 @@ class BlendDetector(BoundaryDetector):
         done = 0
         for group in groups:
             if max(x.end for x in group) >= horizon:
+                break
+            if not final and max(x.hold for x in group) + self._cut_lag >= t:
                 break
             done += len(group)
             result += self._resolve(group)
@@ -674,6 +827,11 @@ class BlendDetector(BoundaryDetector):
         return result
 
 
-def _combine(dh: float, dp: float) -> float:
-    """Combined change in [0, 1] from a histogram distance and a mean absolute difference."""
-    return 0.5 * dh + 0.5 * min(1.0, dp / 0.2)
+def _featureless(details: Sequence[float] | np.ndarray, reference: float) -> bool:
+    """Whether frames look like something out of focus in front of the lens.
+
+    Their median detail (mean absolute luma gradient at 64 px) must be low in absolute terms
+    and well below the ``reference`` view's: real shots, even soft ones, keep edges.
+    """
+    level = float(np.median(details))
+    return level < _OCCLUDER_DETAIL and level < 0.4 * reference
