@@ -1,11 +1,12 @@
 """Benchmark shot-boundary detection on edits built from the shared footage.
 
 Builds test edits from real clips of ``shared/footage`` (hard cuts, 12-frame dissolves, fades
-through black), encodes each as H.264 MP4 in a temporary folder, then runs, in the same run,
-``rushes.analysis.boundaries`` and PySceneDetect's ContentDetector and AdaptiveDetector (both
-with their defaults) on the file. A detection within ``--tolerance`` frames of a true boundary
-is a true positive (one-to-one matching). Prints a plain-text table and writes
-``benchmarks/results/boundaries.json`` atomically.
+through black, dips to white), encodes each as H.264 MP4 in a temporary folder, then runs, in
+the same run, ``rushes.analysis.boundaries`` and PySceneDetect's ContentDetector and
+AdaptiveDetector (both with their defaults) on the file. A detection within ``--tolerance``
+frames of a true boundary is a true positive (one-to-one matching); a dip to white is expected
+as a boundary of kind ``"fade"`` (a dip to a uniform colour). Prints a plain-text table and
+writes ``benchmarks/results/boundaries.json`` atomically.
 
 Usage:
     python benchmarks/bench_boundaries.py [--seeds 0 1] [--clips 13] [--tolerance 2]
@@ -39,12 +40,16 @@ RESULTS_PATH = REPO / "benchmarks" / "results" / "boundaries.json"
 
 #: Clips never used: ``running_car`` is itself an edit with cuts.
 EXCLUDED_CLIPS = frozenset({"running_car"})
-KINDS = ("cut", "dissolve", "fade")
+#: Transition kinds of the edits; ``"white"`` is a dip to white (reported as a ``"fade"``).
+KINDS = ("cut", "dissolve", "fade", "white")
+#: The kind a detector should report for each transition kind (where it differs).
+REPORTED_KIND = {"white": "fade"}
 EDIT_SIZE = (640, 360)  # width, height of the edit
 EDIT_FPS = 24
 DISSOLVE_FRAMES = 12
 FADE_OUT_FRAMES = 8
 FADE_IN_FRAMES = 8
+WHITE_FRAMES = (4, 2, 4)  # a dip to white: frames mixing up to white, white, mixing down
 SPAN_RANGE = (44, 76)  # frames taken from each clip (inclusive range)
 MAX_START = 360  # latest first frame of a span (bounds decode time on long clips)
 ANALYSIS_WIDTH = 256  # our detector's analysis size (long side of a 16:9 edit)
@@ -142,13 +147,25 @@ def _transition_kinds(rng: np.random.Generator, n: int) -> list[str]:
     return [kinds[i] for i in rng.permutation(n)]
 
 
+def _towards_white(rgb: np.ndarray, alpha: float) -> np.ndarray:
+    """Mix an RGB uint8 frame with white (``alpha`` of white), linear in code values.
+
+    Shape:
+        rgb: (H, W, 3) uint8 -> (H, W, 3) uint8
+    """
+    mix = (1.0 - alpha) * rgb.astype(np.float32) + alpha * 255.0
+    return np.clip(np.rint(mix), 0, 255).astype(np.uint8)
+
+
 def build_edit(root: Path, seed: int, n_clips: int, out_path: Path) -> Edit:
     """Build one seeded test edit and encode it as H.264 MP4 at ``out_path``.
 
     Clips and their order, span lengths and first frames, and the order of the transition kinds
     all come from ``seed``. Cuts join two spans; a dissolve cross-fades the last 12 frames of one
     span with the first 12 of the next (linear in code values); a fade takes the last 8 frames of
-    one span down to black and the first 8 of the next up from black.
+    one span down to black and the first 8 of the next up from black; a dip to white mixes the
+    last 4 frames of one span up to white (20 % to 80 %), holds 2 white frames and mixes the first
+    4 of the next down from white (80 % to 20 %).
     """
     rng = np.random.default_rng(seed)
     pool = video_clips(root)
@@ -198,6 +215,23 @@ def build_edit(root: Path, seed: int, n_clips: int, out_path: Path) -> Edit:
                 write(np.clip(np.rint(mix), 0, 255).astype(np.uint8))
             edit.truths.append(Truth(start + n // 2, "dissolve", start, written - 1))
             rest = frames[n:]
+        elif kind == "white":
+            n_up, n_hold, n_down = WHITE_FRAMES
+            for f in pending[:-n_up]:
+                write(f)
+            start = written
+            for j in range(n_up):
+                alpha = (j + 1) / (n_up + 1)
+                write(_towards_white(pending[len(pending) - n_up + j], alpha))
+            white = np.full_like(frames[0], 255)
+            for _ in range(n_hold):
+                write(white)
+            for j in range(n_down):
+                alpha = 1.0 - (j + 1) / (n_down + 1)
+                write(_towards_white(frames[j], alpha))
+            # the centre of the white frames (the later of the two middle ones, as for fades)
+            edit.truths.append(Truth(start + n_up + n_hold // 2, "white", start, written - 1))
+            rest = frames[n_down:]
         else:
             n_out, n_in = FADE_OUT_FRAMES, FADE_IN_FRAMES
             for f in pending[:-n_out]:
@@ -367,7 +401,9 @@ def score(truths: Sequence[Truth], run: Run, tolerance: int) -> dict[str, Any]:
     }
     for k in KINDS:
         result[k] = _prf(tp_kind[k], fp_kind[k], n_kind[k] - tp_kind[k])
-    kind_ok = sum(run.kinds[j] == truths[i].kind for i, j in pairs)
+    kind_ok = sum(
+        run.kinds[j] == REPORTED_KIND.get(truths[i].kind, truths[i].kind) for i, j in pairs
+    )
     result["kind_accuracy"] = kind_ok / len(pairs) if pairs and run.kinds[0] is not None else None
     result["misses"] = [
         asdict(truths[i]) for i in range(len(truths)) if i not in {a for a, _ in pairs}
@@ -391,7 +427,8 @@ def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 def format_table(report: dict[str, Any]) -> str:
     """The plain-text table of a report (one block per edit, then the mean over edits)."""
-    head = ["edit", "method", "P", "R", "F1", "cut F1", "diss F1", "fade F1", "s", "frames/s"]
+    head = ["edit", "method", "P", "R", "F1", "cut F1", "diss F1", "fade F1", "white F1"]
+    head += ["s", "frames/s"]
     rows = []
     for edit in report["edits"]:
         for name, res in edit["methods"].items():
@@ -406,6 +443,7 @@ def format_table(report: dict[str, Any]) -> str:
                     f"{s['cut']['f1']:.3f}",
                     f"{s['dissolve']['f1']:.3f}",
                     f"{s['fade']['f1']:.3f}",
+                    f"{s['white']['f1']:.3f}",
                     f"{res['seconds']:.2f}",
                     f"{res['frames_per_second']:.0f}",
                 ]
@@ -421,6 +459,7 @@ def format_table(report: dict[str, Any]) -> str:
                 f"{m['cut_f1']:.3f}",
                 f"{m['dissolve_f1']:.3f}",
                 f"{m['fade_f1']:.3f}",
+                f"{m['white_f1']:.3f}",
                 f"{m['seconds']:.2f}",
                 f"{m['frames_per_second']:.0f}",
             ]
@@ -460,6 +499,7 @@ def _mean(edits: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
             "cut_f1": float(np.mean([r["scores"]["cut"]["f1"] for r in res])),
             "dissolve_f1": float(np.mean([r["scores"]["dissolve"]["f1"] for r in res])),
             "fade_f1": float(np.mean([r["scores"]["fade"]["f1"] for r in res])),
+            "white_f1": float(np.mean([r["scores"]["white"]["f1"] for r in res])),
             "seconds": seconds / len(res),
             "frames_per_second": n_frames / seconds if seconds else math.inf,
         }
@@ -525,7 +565,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     report = {
         "benchmark": "boundaries",
-        "version": 1,
+        "version": 2,
         "tolerance_frames": args.tolerance,
         "edit": {
             "size": list(EDIT_SIZE),
@@ -533,6 +573,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "codec": "libx264 yuv420p crf 18",
             "dissolve_frames": DISSOLVE_FRAMES,
             "fade_frames": [FADE_OUT_FRAMES, FADE_IN_FRAMES],
+            "white_frames": list(WHITE_FRAMES),
             "analysis_width": ANALYSIS_WIDTH,
         },
         "edits": edits,

@@ -1,4 +1,4 @@
-"""Tests for rushes.analysis.boundaries (shot boundaries: cuts, dissolves, fades)."""
+"""Tests for rushes.analysis.boundaries (shot boundaries: cuts, dissolves, fades and dips)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,23 @@ def fade_through_black(a: list[np.ndarray], b: list[np.ndarray], n: int) -> list
     return [*a[:-n], *out, *inn, *b[n:]]
 
 
+def dip_to_colour(
+    a: list[np.ndarray],
+    b: list[np.ndarray],
+    colour: tuple[float, float, float],
+    ramp: int = 4,
+    hold: int = 2,
+) -> list[np.ndarray]:
+    """Mix the last ``ramp`` frames of ``a`` up to a flat colour, hold it ``hold`` frames and
+    mix the first ``ramp`` of ``b`` down from it (linear in code values); ``ramp=0`` cuts."""
+    c = np.empty_like(a[0])
+    c[...] = np.asarray(colour, np.float32)
+    w = [(j + 1) / (ramp + 1) for j in range(ramp)]
+    up = [(1 - x) * f + x * c for x, f in zip(w, a[len(a) - ramp :], strict=True)]
+    down = [x * f + (1 - x) * c for x, f in zip(w, b[:ramp], strict=True)]
+    return [*a[: len(a) - ramp], *up, *[c] * hold, *down, *b[ramp:]]
+
+
 def detect(frames: list[np.ndarray], **options: object) -> list[Boundary]:
     return detect_boundaries(enumerate(frames), fps=24.0, **options)  # type: ignore[arg-type]
 
@@ -155,10 +172,58 @@ def test_dip_to_black_with_hard_cuts_is_one_fade() -> None:
     assert [(b.frame, b.kind) for b in found] == [(31, "fade")]
 
 
+def test_dip_to_white_is_one_fade() -> None:
+    # 4 frames up to white (36..39), white at 40 and 41, 4 frames down (42..45)
+    frames = dip_to_colour(pan(31, 40), pan(32, 40), (1.0, 1.0, 1.0))
+    found = detect(frames)
+    assert [b.kind for b in found] == ["fade"]
+    b = found[0]
+    assert abs(b.frame - 41) <= 1
+    assert b.start <= 37 and b.end >= 44
+
+
+@pytest.mark.parametrize(
+    "colour", [(1.0, 1.0, 1.0), (0.5, 0.5, 0.5), (0.8, 0.1, 0.1), (0.95, 0.9, 0.7)]
+)
+def test_dip_to_a_flat_colour_with_hard_cuts_is_one_fade(
+    colour: tuple[float, float, float],
+) -> None:
+    frames = dip_to_colour(pan(33, 30), pan(34, 30), colour, ramp=0, hold=3)  # flat 30..32
+    assert [(b.frame, b.kind) for b in detect(frames)] == [(31, "fade")]
+
+
+def test_white_flash_frame_between_shots_is_a_fade() -> None:
+    frames = dip_to_colour(pan(35, 30), pan(36, 30), (1.0, 1.0, 1.0), ramp=0, hold=1)
+    assert [(b.frame, b.kind) for b in detect(frames)] == [(30, "fade")]
+
+
+@pytest.mark.parametrize(("speed", "level"), [(0.5, 1.0), (2.0, 1.0), (6.0, 1.0), (2.0, 0.9)])
+def test_photo_flash_within_a_shot_is_not_a_boundary(speed: float, level: float) -> None:
+    # one frame of a panning shot burnt out to a flat bright frame: the same shot either side
+    frames = pan(37, 80, speed=speed)
+    frames[40] = np.full_like(frames[40], level)
+    assert detect(frames) == []
+
+
+def test_flat_view_longer_than_flat_frames_is_a_shot_not_a_dip() -> None:
+    # 40 frames of fog between two shots: two cuts, not a dip to grey
+    rng = np.random.default_rng(38)
+    fog = list(np.clip(0.7 + rng.normal(0, 0.01, (40, H, W, 3)), 0, 1).astype(np.float32))
+    frames = pan(39, 30) + fog + pan(40, 30)
+    assert [(b.frame, b.kind) for b in detect(frames)] == [(30, "cut"), (70, "cut")]
+    # shorter than flat_frames (24 at 24 fps): a dip to grey
+    assert [b.kind for b in detect(pan(39, 30) + fog[:10] + pan(40, 30))] == ["fade"]
+
+
 def test_fade_in_at_start_and_out_at_end_are_not_boundaries() -> None:
     shot = pan(7, 60)
     frames = [(j / 8) * f for j, f in enumerate(shot[:8])] + shot[8:52]
     frames += [(1 - (j + 1) / 8) * f for j, f in enumerate(shot[52:])]
+    assert detect(frames) == []
+    # the same from and to white
+    white = np.ones_like(shot[0])
+    frames = [(j / 8) * f + (1 - j / 8) * white for j, f in enumerate(shot[:8])] + shot[8:52]
+    frames += [(1 - (j + 1) / 8) * f + (j + 1) / 8 * white for j, f in enumerate(shot[52:])]
     assert detect(frames) == []
 
 
@@ -318,6 +383,10 @@ def test_bad_method_fps_and_options_raise() -> None:
         make_detector(fps=0.0)
     with pytest.raises(ValueError, match="cut_threshold"):
         make_detector(cut_threshold=-1.0)
+    with pytest.raises(ValueError, match="flat_level"):
+        make_detector(flat_level=float("nan"))
+    with pytest.raises(ValueError, match="flat_frames"):
+        make_detector(flat_frames=0)
     with pytest.raises(TypeError):
         make_detector(no_such_option=1)
 
@@ -392,3 +461,24 @@ def test_real_footage_cut_and_dissolve() -> None:
     assert [b.kind for b in found] == ["cut", "dissolve"]
     assert found[0].frame == 36
     assert abs(found[1].frame - 66) <= 1
+
+
+@pytest.mark.footage
+def test_real_footage_running_car_transitions() -> None:
+    # A commercial edit with fast camera moves (checked by eye, frames from 0): a zoom-blur
+    # mix from a close-up of a blue car into a wide shot (mixed frames 28..31), a dip to white
+    # (flat frames 271 and 272) into a shot of a blue car. Everything between is one moving
+    # shot: a red car passing right across the lens (frames 100..105, the background stays)
+    # and a car passing a sled (frames ~176..183) are not boundaries.
+    root = footage_root()
+    if not (root / "MANIFEST.json").is_file():
+        pytest.skip(f"no footage at {root} (set RUSHES_FOOTAGE)")
+    path = root / "running_car" / "running_car.mp4"
+    if not path.is_file():
+        pytest.skip(f"footage at {root} lacks running_car/running_car.mp4")
+    frames = _read_clip(path, 0, 292)
+    found = detect_boundaries(enumerate(frames), fps=25.0)
+    assert [b.kind for b in found] == ["dissolve", "fade"]
+    assert abs(found[0].frame - 29.5) <= 3
+    assert abs(found[1].frame - 271.5) <= 3
+    assert found[0].end < 36 and found[1].start > 260  # nothing across the moving shot

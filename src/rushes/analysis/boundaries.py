@@ -1,4 +1,4 @@
-"""Shot boundaries: hard cuts, dissolves and fades through black, found in one streaming pass.
+"""Shot boundaries: cuts, dissolves, fades and dips to a flat colour, in one streaming pass.
 
 The front function :func:`detect_boundaries` runs a :class:`BoundaryDetector` over an iterable
 of ``(index, frame)`` pairs; :func:`make_detector` builds one by name for callers that push
@@ -8,7 +8,8 @@ subclass, built on first access):
 
 - ``"blend"`` (also ``"default"``): cuts from an HSV histogram + thumbnail change measured
   against its rolling neighbourhood and checked for flashes; dissolves from the fit of each
-  frame as a linear mix of the frames either side; fades from runs of black frames; all
+  frame as a linear mix of the frames either side; fades and dips from runs of black or
+  near-uniform frames of any colour (a dip to white, a flash frame between shots); all
   dropped when the view from before comes back after a short or featureless interruption
   (something passing in front of the lens).
 - ``"histogram"``: cuts only, from the HSV histogram change against its rolling
@@ -57,8 +58,9 @@ class Boundary:
 
     Attributes:
         frame: First frame of the new shot; for a dissolve or a fade, the centre of the
-            transition (rounded), for a fade the centre of its black section.
-        kind: ``"cut"``, ``"dissolve"`` or ``"fade"``.
+            transition (rounded), for a fade the centre of its black or flat section.
+        kind: ``"cut"``, ``"dissolve"`` or ``"fade"`` (a fade or dip through black, white or
+            any near-uniform colour).
         start: First frame of the transition span (``== frame`` for a cut).
         end: Last frame of the transition span (``== frame`` for a cut).
         score: Confidence in [0, 1].

@@ -1,4 +1,4 @@
-"""Shot boundaries by change, blend and black analysis (method ``"blend"``, the default).
+"""Shot boundaries by change, blend and blank analysis (method ``"blend"``, the default).
 
 Each pushed frame is reduced once, by area averaging, to a 64 px image (long side) for an HSV
 histogram (16 hues x 3 saturations x 4 values, plus 4 values for the greys) and a detail
@@ -26,17 +26,27 @@ Three detectors read the buffers:
   light, since editing systems mix in either. Motion, zooms and objects crossing the frame wind
   or leave large residuals. A run of accepted windows is one dissolve; its weights are fitted
   again over the whole run to place the centre (where the weight reaches 0.5) and the span.
-- **Fades.** A run of black frames (mean luma at most ``black_level`` and 95th percentile at
-  most twice it) between non-black frames is one boundary at the centre of its darkest frames,
-  its span widened by the luma ramps either side. A fade in at the start of the clip or out at
-  its end is not a boundary (and mutes cuts there).
+  When the accepted windows fall into separate runs close together (a veil of spray or light
+  coming over one shot fits a mix too), the run that places the dissolve is the one over which
+  the picture loses most of its contrast in the middle, as a mix of two different pictures
+  does (the variance curve of a dissolve sags), if one clearly does.
+- **Fades and dips.** A run of blank frames between pictures is one boundary of kind
+  ``"fade"`` at the centre of its blankest frames, its span widened by the ramps either side.
+  Blank is black (mean luma at most ``black_level`` and 95th percentile at most twice it) or
+  flat: near-uniform in any colour, white included (RMS contrast of the 16 px thumbnail at
+  most ``flat_level`` and detail at most half of it), as in a dip to white or a flash frame
+  between two shots. Runs through black are measured by luma and may be of any length; runs
+  of flat frames by contrast, and only up to ``flat_frames``: a longer one is a view (fog, a
+  wall), a shot of its own. A fade in at the start of the clip or out at its end is not a
+  boundary (and mutes cuts there); nor is a short blank with one view either side (a
+  photographic flash or a dropped frame within a shot).
 
 **Interruptions.** When the view from before a boundary comes back after it (the same colours,
 or nearly and the same layout; the camera may have moved on), the boundaries in between are
 dropped if the interruption was short (``revert_frames``: a flash, a long flash, a quick pass
 in front of the lens) or, up to ``occlusion_frames``, had no detail (a body or a hand out of
 focus in front of the lens; cuts into such a view are held back until it is over). A black run
-with the same view either side is a lens cap or a body, not a fade.
+or flat run with the same view either side is a lens cap or a body, not a fade.
 
 A fade wins over cuts and dissolves in its span, a dissolve over cuts in its span (a mix in
 linear light changes fastest at its ends), and of two boundaries closer than ``min_shot``
@@ -45,7 +55,9 @@ frames the stronger is kept.
 Latency: a boundary is returned about ``2 * dissolve_half + 8`` frames after its span ends
 at most, i.e. about 32 frames after a cut and 40 after the centre of a 12-frame dissolve at
 24 fps, 48 for a 1 s dissolve; a cut into a view without detail up to ``occlusion_frames +
-flash_frames + 2`` after it; a fade once its black run and fade in have ended.
+flash_frames + 2`` after it; a fade once its blank run and fade in have ended (a fade in ends
+at most ``2 * dissolve_half`` frames after the blank run; a run of flat frames is given up as a
+dip after ``flat_frames``, a black one never).
 """
 
 from __future__ import annotations
@@ -65,7 +77,9 @@ _HIST_LEN = 16 * 3 * 4 + 4
 _GAMMA = np.float32(2.2)  # display encoding to approximate linear light
 _LAYOUT_CONTRAST = 0.05  # RMS contrast from which the layout of a frame counts in full
 _OCCLUDER_DETAIL = 0.03  # most detail of an occluder near the lens (luma gradient at 64 px)
-_MUTE = "mute"  # an internal candidate that only suppresses others (black at a clip's ends)
+_RUN_GAP = 3  # accepted dissolve windows whose centres are further apart are separate runs
+_MIX_SAG = 0.7  # a mix of two pictures: the least contrast inside, relative to its ends
+_MUTE = "mute"  # an internal candidate that only suppresses others (a blank at a clip's ends)
 
 
 def hsv_histogram(small: np.ndarray) -> np.ndarray:
@@ -188,6 +202,13 @@ def ramp_centre(alphas: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 @dataclass
+class _BlankRun:
+    start: int  # first blank frame
+    end: int  # last blank frame so far
+    dark: bool  # holds black frames (measured by luma, any length); else flat frames only
+
+
+@dataclass
 class _Candidate:
     frame: int
     kind: str
@@ -200,7 +221,8 @@ class _Candidate:
 
 
 class BlendDetector(BoundaryDetector):
-    """Cuts, dissolves and fades through black in one streaming pass (see module docstring).
+    """Cuts, dissolves, fades and dips (through black, white or any flat colour) in one
+    streaming pass (see module docstring).
 
     Args:
         fps: Frame rate of the clip (> 0); the flash, revert and dissolve windows scale with it.
@@ -234,6 +256,11 @@ class BlendDetector(BoundaryDetector):
             residual, the change and the shot difference (each in [0, 1]); a run of windows
             that only just pass every test is motion, not a mix.
         black_level: Largest mean luma of a black frame (its 95th percentile may be twice it).
+        flat_level: Largest RMS contrast (mean over R, G, B of the standard deviation of the
+            16 px thumbnail, in [0, 1] code values) of a flat frame of any colour, whose detail
+            (mean absolute luma gradient at 64 px) must also be at most half of it.
+        flat_frames: Longest run of flat frames that is a dip (a fade through a colour);
+            a longer one is a view, a shot of its own. Default ``fps`` within 4..48.
         min_shot: Of two boundaries closer than this (frames), the weaker is dropped.
 
     Example:
@@ -260,6 +287,8 @@ class BlendDetector(BoundaryDetector):
         min_change: float = 0.05,
         dissolve_score: float = 0.2,
         black_level: float = 0.05,
+        flat_level: float = 0.05,
+        flat_frames: int | None = None,
         min_shot: int = 4,
     ) -> None:
         super().__init__(fps)
@@ -272,6 +301,7 @@ class BlendDetector(BoundaryDetector):
             ("min_change", min_change),
             ("dissolve_score", dissolve_score),
             ("black_level", black_level),
+            ("flat_level", flat_level),
         ):
             if not (math.isfinite(value) and value > 0):
                 raise ValueError(f"{name} must be a positive number, got {value}")
@@ -293,16 +323,21 @@ class BlendDetector(BoundaryDetector):
         self.dissolve_half = int(
             min(16, max(4, round(0.5 * self.fps))) if dissolve_half is None else dissolve_half
         )
+        self.flat_frames = int(
+            min(48, max(4, round(self.fps))) if flat_frames is None else flat_frames
+        )
         if (
-            self.flash_frames < 1
+            self.flat_frames < 1
+            or self.flash_frames < 1
             or self.revert_frames < 1
             or self.occlusion_frames < self.revert_frames
             or self.dissolve_half < 3
         ):
             raise ValueError(
-                "flash_frames and revert_frames must be >= 1, occlusion_frames >= revert_frames "
-                f"and dissolve_half >= 3; got {self.flash_frames}, {self.revert_frames}, "
-                f"{self.occlusion_frames}, {self.dissolve_half}"
+                "flat_frames, flash_frames and revert_frames must be >= 1, occlusion_frames >= "
+                f"revert_frames and dissolve_half >= 3; got {self.flat_frames}, "
+                f"{self.flash_frames}, {self.revert_frames}, {self.occlusion_frames}, "
+                f"{self.dissolve_half}"
             )
         self.dissolve_residual = float(dissolve_residual)
         self.dissolve_correlation = float(dissolve_correlation)
@@ -310,6 +345,7 @@ class BlendDetector(BoundaryDetector):
         self.min_change = float(min_change)
         self.dissolve_score = float(dissolve_score)
         self.black_level = float(black_level)
+        self.flat_level = float(flat_level)
         self.min_shot = int(min_shot)
         half = self.dissolve_half
         self._ks = sorted({k for k in (3, 4, 6, 8, 11, 16) if k < half} | {half})
@@ -329,14 +365,17 @@ class BlendDetector(BoundaryDetector):
         self._ymean = np.zeros(0, np.float32)
         self._detail = np.zeros(0, np.float32)  # mean absolute luma gradient (64 px)
         self._dark = np.zeros(0, bool)
+        self._blank = np.zeros(0, bool)  # black or near-uniform (flat)
         self._change = np.zeros(0, np.float32)  # combined change from frame i - 1 to i
         self._path = np.zeros((2, 0), np.float64)  # cumulated mini-thumbnail steps to frame i
         # candidates and state
         self._pending: list[_Candidate] = []
         self._cluster: list[_Candidate] = []
         self._cluster_last = 0  # last centre with an accepted dissolve window
-        self._dark_start: int | None = None  # first frame of the open black run
-        self._fade_wait: tuple[int, int, int] | None = None  # (span start, frame, black end)
+        self._run: _BlankRun | None = None  # the open run of blank frames
+        self._flat_view = False  # inside a flat view too long to be a dip
+        # a fade in under way: (span start, boundary frame or -1, the blank run before it)
+        self._fade_wait: tuple[int, int, _BlankRun] | None = None
         self._last_out: Boundary | None = None
         self._quiet_until = -1  # the end of the last interruption found (no cuts up to it)
 
@@ -361,6 +400,7 @@ class BlendDetector(BoundaryDetector):
         self._ymean = np.zeros(cap, np.float32)
         self._detail = np.zeros(cap, np.float32)
         self._dark = np.zeros(cap, bool)
+        self._blank = np.zeros(cap, bool)
         self._change = np.zeros(cap, np.float32)
         self._path = np.zeros((2, cap), np.float64)
 
@@ -404,6 +444,9 @@ class BlendDetector(BoundaryDetector):
         self._dark[r] = ym <= self.black_level and float(np.percentile(y, 95)) <= (
             2 * self.black_level
         )
+        self._blank[r] = self._dark[r] or (
+            self._contrast[r] <= self.flat_level and self._detail[r] <= 0.5 * self.flat_level
+        )
         if t > self._first:
             rp = (t - 1) % cap
             self._change[r] = self._pair_change(t - 1, t)
@@ -413,7 +456,7 @@ class BlendDetector(BoundaryDetector):
             self._change[r] = 0.0
             self._path[:, r] = 0.0
 
-        self._track_black(t)
+        self._track_blank(t)
         self._find_cut(t - self._cut_lag)
         self._find_dissolve(t - self.dissolve_half)
         self._watch_held_cuts(t)
@@ -445,67 +488,107 @@ class BlendDetector(BoundaryDetector):
         for c in range(max(self._first + 1, last - self.dissolve_half + 1), last):
             self._find_dissolve(c)
         self._close_cluster(force=True)
-        if self._fade_wait is not None:  # black ended, fade in under way: a boundary
-            self._add_fade(*self._fade_wait[:2], last)
+        if self._fade_wait is not None:  # blank ended, fade in under way: a boundary
+            self._add_fade(*self._fade_wait[:2], last, self._fade_wait[2])
             self._fade_wait = None
-        if self._dark_start is not None:  # black up to the end: a fade out, not a boundary
-            self._add_fade(self._fade_out_start(self._dark_start), -1, last)
-            self._dark_start = None
+        if self._run is not None:  # blank up to the end: a fade out, not a boundary
+            self._add_fade(self._fade_out_start(self._run), -1, last, self._run)
+            self._run = None
         return self._emit(final=True)
 
     # ---------------------------------------------------------------------------------------
     # fades
 
-    def _track_black(self, t: int) -> None:
-        assert self._first is not None
-        cap = self._cap
-        dark = bool(self._dark[t % cap])
-        if self._fade_wait is not None:
-            # the fade in ends when the luma stops rising (or after a long ramp)
-            prev = float(self._ymean[(t - 1) % cap])
-            cur = float(self._ymean[t % cap])
-            if dark or cur <= prev * 1.01 or t - self._fade_wait[2] > 2 * self.dissolve_half:
-                self._add_fade(*self._fade_wait[:2], t - 1)
-                self._fade_wait = None
-        if dark and self._dark_start is None:
-            self._dark_start = t
-        elif not dark and self._dark_start is not None:
-            ds, de = self._dark_start, t - 1
-            self._dark_start = None
-            if ds == self._first:  # a fade in from the start of the clip: no boundary,
-                self._fade_wait = (ds, -1, de)  # but no cut either
-                return
-            # the boundary is the centre of the darkest frames of the run
-            if ds > t - cap:
-                ys = [float(self._ymean[i % cap]) for i in range(ds, de + 1)]
-                floor = min(ys) + 0.2 * self.black_level
-                darkest = [ds + i for i, y in enumerate(ys) if y <= floor]
-                frame = (darkest[0] + darkest[-1] + 1) // 2
-            else:  # longer than the buffer: the centre of the whole run
-                frame = (ds + de + 1) // 2
-            self._fade_wait = (self._fade_out_start(ds), frame, de)
+    def _level(self, run: _BlankRun, i: int) -> float:
+        """How far buffered frame ``i`` is from the blank of ``run``: its mean luma for a run
+        through black, its RMS contrast for one through a flat colour."""
+        return float((self._ymean if run.dark else self._contrast)[i % self._cap])
 
-    def _fade_out_start(self, ds: int) -> int:
-        """First frame of the luma ramp falling into the black run that starts at ``ds``."""
+    def _track_blank(self, t: int) -> None:
+        """Follow runs of blank frames (black or flat) and the fades either side of them."""
         assert self._first is not None
         cap = self._cap
-        start = ds
-        lo = max(self._first, self._t - cap + 1, ds - self.dissolve_half)
-        while start - 1 >= lo and float(self._ymean[(start - 1) % cap]) > float(
-            self._ymean[start % cap]
-        ):
+        blank, dark = bool(self._blank[t % cap]), bool(self._dark[t % cap])
+        if self._fade_wait is not None:
+            # the fade in ends when the picture stops coming back (or after a long ramp)
+            run = self._fade_wait[2]
+            prev, cur = self._level(run, t - 1), self._level(run, t)
+            if blank or cur <= prev * 1.01 or t - run.end > 2 * self.dissolve_half:
+                self._add_fade(*self._fade_wait[:2], t - 1, run)
+                self._fade_wait = None
+        if self._run is None:
+            if blank and (dark or not self._flat_view):
+                self._run = _BlankRun(t, t, dark)
+            self._flat_view = self._flat_view and blank and not dark
+            return
+        run = self._run
+        if blank:
+            run.end, run.dark = t, run.dark or dark
+            if not run.dark and run.end - run.start >= self.flat_frames:
+                self._run, self._flat_view = None, True  # a flat view (fog, a wall), not a dip
+            return
+        self._run = None
+        if run.start == self._first:  # a fade in from the start of the clip: no boundary,
+            self._fade_wait = (run.start, -1, run)  # but no cut either
+            return
+        # the boundary is the centre of the blankest frames of the run
+        if run.start > t - cap:
+            levels = [self._level(run, i) for i in range(run.start, run.end + 1)]
+            floor = min(levels) + 0.2 * (self.black_level if run.dark else self.flat_level)
+            blankest = [run.start + i for i, y in enumerate(levels) if y <= floor]
+            frame = (blankest[0] + blankest[-1] + 1) // 2
+        else:  # longer than the buffer: the centre of the whole run
+            frame = (run.start + run.end + 1) // 2
+        self._fade_wait = (self._fade_out_start(run), frame, run)
+
+    def _fade_out_start(self, run: _BlankRun) -> int:
+        """First frame of the ramp into the blank ``run`` (the picture fading away)."""
+        assert self._first is not None
+        start = run.start
+        lo = max(self._first, self._t - self._cap + 1, run.start - self.dissolve_half)
+        while start - 1 >= lo and self._level(run, start - 1) > self._level(run, start):
             start -= 1
         return start
 
-    def _add_fade(self, start: int, frame: int, end: int) -> None:
-        if frame >= 0 and start - 1 >= max(self._first or 0, self._t - self._cap + 1):
+    def _add_fade(self, start: int, frame: int, end: int, run: _BlankRun) -> None:
+        """Add a fade (``frame >= 0``) spanning ``start..end`` around the blank ``run``, or
+        only mute cuts there (``frame < 0``, or the same view either side of it)."""
+        oldest = max(self._first or 0, self._t - self._cap + 1)
+        if frame >= 0 and start - 1 >= oldest:
             after = min(end + 1, self._t)
             if self._same_view(np.array([start - 1]), np.array([after]))[1][0, 0]:
                 frame = -1  # the same view before and after: a lens cap or a body, no boundary
-        if frame < 0:  # fade in at the start or out at the end: only mutes cuts in its span
+            elif self._flash(run):
+                frame = -1
+        if frame < 0:  # no boundary (a clip's ends, a flash): only mutes cuts in its span
             self._pending.append(_Candidate(start, _MUTE, start, end, 0.0))
             return
         self._pending.append(_Candidate(frame, "fade", min(start, frame), max(end, frame), 1.0))
+
+    def _flash(self, run: _BlankRun) -> bool:
+        """Whether the short blank ``run`` is a flash within one shot (or a dropped frame).
+
+        The frames either side of it must show one view: loosely (see :meth:`_same_view`;
+        the camera may move fast) when the blank came and went at once, so that they are
+        whole pictures, strictly (much the same colours and layout) when they are part of a
+        fade, whose frames keep the layout of their shot but lose its colours.
+        """
+        a, b = run.start - 1, run.end + 1
+        cap = self._cap
+        oldest = max(self._first or 0, self._t - cap + 1)
+        if run.end - run.start >= self.flash_frames or a < oldest or b > self._t:
+            return False
+        contrast = self._contrast
+
+        def whole(i: int, step: int) -> bool:  # frame i is not part of a fade (as far as known)
+            out = [j % cap for j in range(i + step, i + 4 * step, step) if oldest <= j <= self._t]
+            return not out or float(contrast[i % cap]) >= 0.7 * float(contrast[out].max())
+
+        if whole(a, -1) and whole(b, 1):
+            return bool(self._same_view(np.array([a]), np.array([b]))[1][0, 0])
+        ra, rb = a % cap, b % cap
+        corr = float(self._struct[ra] @ self._struct[rb])
+        return hist_distance(self._hist[ra], self._hist[rb]) < 0.3 and corr > 0.6
 
     # ---------------------------------------------------------------------------------------
     # cuts
@@ -645,8 +728,8 @@ class BlendDetector(BoundaryDetector):
             if corr > self.dissolve_correlation and colours < self.dissolve_colours:
                 continue  # not different enough in either
             rows = [i % cap for i in range(s, e + 1)]
-            if self._dark[rows].any():
-                continue  # through black: a fade
+            if self._blank[rows].any():
+                continue  # through black or a flat colour: a fade
             fits = [self._fit_window(space, rs, re_, rows, k) for space in (0, 1)]
             best = min((f for f in fits if f is not None), key=lambda f: f[0], default=None)
             if best is None:
@@ -726,12 +809,14 @@ class BlendDetector(BoundaryDetector):
         score = max(x.score for x in cluster)
         if score < self.dissolve_score:
             return
+        cluster = self._mixing_run(cluster)
         # weak windows at the fringes (motion that just passed) would stretch the refit
-        cluster = [x for x in cluster if x.score >= 0.5 * score]
+        top = max(x.score for x in cluster)
+        cluster = [x for x in cluster if x.score >= 0.5 * top]
         lo = max(min(x.at - int(x.strength) for x in cluster), self._t - self._cap + 1)
         hi = max(x.at + int(x.strength) for x in cluster)
         rows = [i % self._cap for i in range(lo, hi + 1)]
-        if hi - lo >= 2 and not self._dark[rows].any():
+        if hi - lo >= 2 and not self._blank[rows].any():
             # measured as decoded: in linear light a mix made as decoded bends (and one made
             # in linear light bends less as decoded than the other way round)
             a, centre = ramp_centre(blend_fit(self._mini[0, rows])[0])
@@ -753,6 +838,37 @@ class BlendDetector(BoundaryDetector):
             return  # the view before came back: something passed, not a dissolve
         self._pending.append(_Candidate(frame, "dissolve", start, end, score))
 
+    def _mixing_run(self, cluster: list[_Candidate]) -> list[_Candidate]:
+        """The windows of a cluster that place its dissolve.
+
+        When the accepted windows fall into separate runs of centres (a gradual change within
+        a shot, such as a veil of spray or light, fits a mix too), the run kept is the one over
+        which the picture loses the most contrast in the middle: a mix of two different
+        pictures does (their details partly cancel; the variance curve of a dissolve sags),
+        a change within one picture hardly does. Without a clear sag the whole cluster counts.
+        The dissolve keeps the score of the cluster's best window either way.
+        """
+        cap = self._cap
+        runs: list[list[_Candidate]] = []
+        for x in sorted(cluster, key=lambda x: x.at):
+            if runs and x.at - runs[-1][-1].at <= _RUN_GAP:
+                runs[-1].append(x)
+            else:
+                runs.append([x])
+        if len(runs) < 2:
+            return cluster
+        kept, sag = cluster, _MIX_SAG
+        for run in runs:
+            lo = max(min(x.at - int(x.strength) for x in run), self._t - cap + 1)
+            hi = max(x.at + int(x.strength) for x in run)
+            if hi - lo < 2:
+                continue
+            ends = min(float(self._contrast[lo % cap]), float(self._contrast[hi % cap]))
+            inner = float(self._contrast[[i % cap for i in range(lo + 1, hi)]].min())
+            if inner < sag * ends:
+                kept, sag = run, inner / ends
+        return kept
+
     # ---------------------------------------------------------------------------------------
     # resolution and output
 
@@ -772,8 +888,8 @@ class BlendDetector(BoundaryDetector):
             horizon = t - max(self._cut_lag, 2 * half) - 2
             if self._cluster:
                 horizon = min(horizon, min(x.start for x in self._cluster) - 1)
-            if self._dark_start is not None:
-                horizon = min(horizon, self._dark_start - half - 2)
+            if self._run is not None:
+                horizon = min(horizon, self._run.start - half - 2)
             if self._fade_wait is not None:
                 horizon = min(horizon, self._fade_wait[0] - 1)
         horizon -= self.min_shot + 1
