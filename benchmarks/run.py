@@ -9,11 +9,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_boundaries
 import bench_ingest
+import bench_match
 
 
 def main() -> int:
     code = 0
-    for mod in (bench_boundaries, bench_ingest):
+    for mod in (bench_boundaries, bench_ingest, bench_match):
         print(f"\n=== {mod.__name__} ===", flush=True)
         code |= mod.main([])
     return code

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from rushes.cli import contact_sheet, ingest, init, ls, show
+from rushes.cli import contact_sheet, continuity, export, fix, ingest, init, ls, render, show
 from rushes.cli.common import err_console, state
 from rushes.errors import RushesError
 
@@ -38,6 +38,10 @@ app.command()(ingest.ingest)
 app.command()(ls.ls)
 app.command()(show.show)
 app.command("contact-sheet")(contact_sheet.contact_sheet)
+app.add_typer(fix.app, name="fix")
+app.command()(continuity.continuity)
+app.command()(render.render)
+app.command()(export.export)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from rushes.cli.common import console, open_project, print_json
+from rushes.ops.proposals import list_proposals
 from rushes.project import query
 
 
@@ -18,6 +19,7 @@ class What(StrEnum):
     clips = "clips"
     shots = "shots"
     setups = "setups"
+    proposals = "proposals"
 
 
 COLUMNS: dict[What, tuple[str, ...]] = {
@@ -31,6 +33,7 @@ COLUMNS: dict[What, tuple[str, ...]] = {
         "codec",
         "bit_depth",
         "timecode",
+        "colorspace",
         "camera",
         "scene",
         "take",
@@ -50,6 +53,17 @@ COLUMNS: dict[What, tuple[str, ...]] = {
         "people",
     ),
     What.setups: ("name", "scene", "camera", "shots"),
+    What.proposals: (
+        "id",
+        "op",
+        "shot",
+        "to",
+        "status",
+        "confidence",
+        "exposure_stops",
+        "method",
+        "created_by",
+    ),
 }
 
 
@@ -60,11 +74,13 @@ def _cell(v: Any) -> str:
         return ", ".join(map(str, v))
     if isinstance(v, bool):
         return "yes" if v else ""
+    if isinstance(v, float):
+        return f"{v:.3g}"
     return str(v)
 
 
 def ls(
-    what: Annotated[What, typer.Argument(help="clips, shots or setups")],
+    what: Annotated[What, typer.Argument(help="clips, shots, setups or proposals")],
     scene: Annotated[str | None, typer.Option(help="Only this scene (shots).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
@@ -75,8 +91,10 @@ def ls(
             rows = [query.clip_row(c) for c in query.list_clips(s)]
         elif what is What.shots:
             rows = [query.shot_row(x) for x in query.list_shots(s, scene)]
-        else:
+        elif what is What.setups:
             rows = [query.setup_row(x) for x in query.list_setups(s)]
+        else:
+            rows = list_proposals(project)
     if as_json:
         print_json(rows)
         return

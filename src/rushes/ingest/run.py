@@ -132,7 +132,7 @@ def ingest(
             project.settings.analysis.long_side,
             project.settings.analysis.people_every,
             project.settings.fps,
-            decode_threads=1 if n_workers > 1 else 0,
+            decode_threads=0,
         )
         for src in todo
     ]

@@ -78,7 +78,7 @@ class Match(Operation):
                 method=params.method,
                 residual_lut=params.residual_lut,
             )
-        except ValueError as e:
+        except (ValueError, RushesError) as e:
             raise RushesError(f"cannot match {shot.name} to {ref_name}: {e}") from None
         result = replace(found, cdl=cdl_from_dict(cdl_to_dict(found.cdl)))
         return Plan(

@@ -54,6 +54,7 @@ def clip_row(c: Clip) -> dict[str, Any]:
         "camera": c.camera,
         "scene": c.scene,
         "take": c.take,
+        "colorspace": c.colorspace,
         "shots": len(c.shots),
         "status": c.status,
         "checksum": c.checksum,
