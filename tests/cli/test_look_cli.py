@@ -24,8 +24,14 @@ from tests.conftest import textured
 
 def rushes(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "rushes", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "rushes", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +47,14 @@ def film(tmp_path_factory: pytest.TempPathFactory) -> Path:
     third = [textured(144, 256, 7, t + 3, dx=1) for t in range(24)]
     write_h264(third, dailies / "A001C003_261121_R1AB.mp4", fps=Fraction(24), crf=4)
     ale = dailies / "d.ale"
-    write_ale(ale, AleFile({"FIELD_DELIM": "TABS", "FPS": "24"}, ["Name", "Scene", "Take"], [
-        {"Name": f"A001C00{k}_261121_R1AB", "Scene": "5", "Take": str(k)} for k in (1, 2, 3)]))
+    write_ale(
+        ale,
+        AleFile(
+            {"FIELD_DELIM": "TABS", "FPS": "24"},
+            ["Name", "Scene", "Take"],
+            [{"Name": f"A001C00{k}_261121_R1AB", "Scene": "5", "Take": str(k)} for k in (1, 2, 3)],
+        ),
+    )
     project = Project.init(root / "film", fps="24")
     report = ingest(project, [dailies], ale=ale, workers=1)
     assert report.ok, report.failed
@@ -60,8 +72,9 @@ def test_continuity_flags_the_graded_take(film: Path) -> None:
 
 
 def test_match_render_export(film: Path, tmp_path: Path) -> None:
-    r = rushes("fix", "match", "A001C002_261121_R1AB", "--to", "A001C001_261121_R1AB",
-               "--json", cwd=film)
+    r = rushes(
+        "fix", "match", "A001C002_261121_R1AB", "--to", "A001C001_261121_R1AB", "--json", cwd=film
+    )
     assert r.returncode == 0, r.stderr
     (made,) = json.loads(r.stdout)
     pid = str(made["proposal"])
@@ -98,8 +111,16 @@ def test_match_render_export(film: Path, tmp_path: Path) -> None:
 
 def test_read_back_cdl_reproduces_our_render(film: Path, tmp_path: Path) -> None:
     project = Project.open(film)
-    r = rushes("fix", "match", "A001C002_261121_R1AB", "--to", "A001C001_261121_R1AB",
-               "--no-lut", "--json", cwd=film)
+    r = rushes(
+        "fix",
+        "match",
+        "A001C002_261121_R1AB",
+        "--to",
+        "A001C001_261121_R1AB",
+        "--no-lut",
+        "--json",
+        cwd=film,
+    )
     pid = json.loads(r.stdout)[0]["proposal"]
     assert rushes("export", "cdl", str(pid), "-o", str(tmp_path / "g.cc"), cwd=film).returncode == 0
     (cdl,) = read_cdl(tmp_path / "g.cc")
@@ -114,8 +135,9 @@ def test_read_back_cdl_reproduces_our_render(film: Path, tmp_path: Path) -> None
 
 
 def test_match_to_itself_is_identity(film: Path) -> None:
-    r = rushes("fix", "match", "A001C001_261121_R1AB", "--to", "A001C001_261121_R1AB",
-               "--json", cwd=film)
+    r = rushes(
+        "fix", "match", "A001C001_261121_R1AB", "--to", "A001C001_261121_R1AB", "--json", cwd=film
+    )
     (made,) = json.loads(r.stdout)
     c = made["cdl"]
     assert np.allclose(c["slope"], 1, atol=1e-3) and np.allclose(c["offset"], 0, atol=1e-3)

@@ -19,6 +19,7 @@ import numpy as np
 
 from rushes.analysis import color_stats, focus, motion, people, setups
 from rushes.analysis.boundaries import Boundary, make_detector
+from rushes.media.prefetch import prefetch
 from rushes.media.reader import MediaReader, fit_size
 
 LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
@@ -172,7 +173,7 @@ def analyze_clip(
             color_row = current.feed(idx, u8, frame, people_every)
             rows.append(np.concatenate([color_row, [focus.focus_measure(gray)], mo]))
 
-    for idx, u8 in reader.iter_frames_u8(size=size):
+    for idx, u8 in prefetch(reader.iter_frames_u8(size=size)):
         found = detector.push(idx, u8.astype(np.float32) * scale)
         boundaries += found
         pending.extend(found)
