@@ -70,7 +70,8 @@ class _OpenShot:
         """Accumulate one frame; return its colour-statistics row."""
         self.color.update(frame)
         if self.count % people_every == 0:
-            self.people.append(people.detect_people(frame))
+            # frontal faces and bodies; profiles (the slowest cascade) add little to presence
+            self.people.append(people.detect_people(frame, profiles=False))
         if self.count % self.stride == 0:
             self.thumbs.append((index, u8))
             if len(self.thumbs) > MAX_THUMB_CANDIDATES:
