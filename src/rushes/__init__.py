@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from rushes.ingest import IngestReport
     from rushes.project import Project
 
+# The subpackage rushes.ingest shares its name with the facade function below: load it first,
+# so that importing it later (already in sys.modules) does not replace the function.
+import rushes.ingest as _ingest_package  # noqa: F401
+
 __version__ = "0.1.0"
 
 
