@@ -20,10 +20,14 @@ REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "demo"
 RUSHES = [sys.executable, "-m", "rushes"]
 
-# Two takes of one locked-off setup, cut from one shared clip into the demo's own dailies
+# Three takes of one locked-off setup, cut from one shared clip into the demo's own dailies
 # folder (re-encoded there; the shared original is only read). Take 2 is given the kind of
-# drift a day brings (two thirds of a stop under, a cooler white balance) for the look tools.
-TAKES = ("face_woman_lp_d3", "E001C001_261121_R5IJ", "E001C002_261121_R5IJ", "11")
+# drift a day brings (most of a stop under, a cooler white balance) for the look tools.
+TAKES = (
+    "face_woman_lp_d3",
+    "11",
+    ("E001C001_261121_R5IJ", "E001C002_261121_R5IJ", "E001C003_261121_R5IJ"),
+)
 DRIFT = (0.52, 0.6, 0.75)  # per-channel gains on display values
 
 # (shared clip, camera-roll name, scene, take): each presented through a symbolic link
@@ -80,12 +84,13 @@ def shared_dailies(footage: Path, out: Path) -> Path:
                 "Comments": m["content"][:60],
             }
         )
-    clip, first, second, scene = TAKES
+    clip, scene, rolls = TAKES
     from rushes.media import open_media, write_h264
 
     with open_media(footage / manifest[clip]["path"]) as r:
-        half = r.info.frames // 2
-        for k, (roll, a, b) in enumerate([(first, 0, half), (second, half, r.info.frames)]):
+        cuts = np.linspace(0, r.info.frames, len(rolls) + 1).astype(int)
+        for k, roll in enumerate(rolls):
+            a, b = int(cuts[k]), int(cuts[k + 1])
             gain = np.array(DRIFT if k == 1 else (1.0, 1.0, 1.0), np.float32)
             frames = (np.clip(f * gain, 0, 1) for _, f in r.iter_frames(a, b))
             write_h264(frames, out / f"{roll}.mp4", fps=r.info.fps or 24)
@@ -119,7 +124,7 @@ def main() -> int:
     if (footage / "MANIFEST.json").is_file():
         print(f"Using the shared footage at {footage} (linked, never copied)")
         ale = shared_dailies(footage, dailies)
-        look = ("11", TAKES[2], TAKES[1])  # scene, drifting take, reference take
+        look = ("11", TAKES[2][1], TAKES[2][0])  # scene, drifting take, reference take
     else:
         print(f"No shared footage at {footage}: making a procedural sample")
         sys.path.insert(0, str(REPO / "scripts"))

@@ -225,3 +225,16 @@ def test_real_halves_of_static_clips_group_and_clips_do_not(
     # with camera letters telling the halves apart, they are separate setups
     labels = group_setups(np.stack(sigs), cameras=["A", "B"] * 3)
     assert len(set(labels)) == 6
+
+
+@pytest.mark.footage
+def test_a_take_whose_grade_drifted_stays_in_its_setup(
+    footage: Path, manifest: dict[str, dict[str, Any]]
+) -> None:
+    names = ["face_woman_lp_d3", "talkinghead_vr3_woman_flag", "juggle_sam2"]
+    drift = np.array([0.55, 0.62, 0.78], np.float32)  # under-exposed, cooler
+    sigs = []
+    for name in names:
+        first, second = halves(footage, manifest, name)
+        sigs += [shot_signature(first), shot_signature([np.clip(f * drift, 0, 1) for f in second])]
+    assert group_setups(np.stack(sigs)) == [0, 0, 1, 1, 2, 2]

@@ -106,6 +106,11 @@ def _unit(v: np.ndarray) -> np.ndarray:
 def _blocks(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Layout, colour and edge blocks (un-normalised) of one checked frame."""
     small = np.clip(cv2.resize(frame, WORK_SIZE, interpolation=cv2.INTER_AREA), 0.0, 1.0)
+    # Takes of one setup may differ in exposure and white balance (the very drift the look
+    # tools fix): standardise each channel, so the signature sees framing, not grade.
+    px = small.reshape(-1, 3)
+    mean, std = px.mean(axis=0), px.std(axis=0) + 1e-3
+    small = np.clip(0.5 + 0.18 * (small - mean) / std, 0.0, 1.0).astype(np.float32)
     h, w = small.shape[:2]
     y = np.asarray(cv2.transform(small, REC709_LUMA)).reshape(h, w)
 
