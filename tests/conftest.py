@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
+import cv2
 import numpy as np
 import pytest
 
@@ -84,3 +88,50 @@ def truncated_mov(tmp_path: Path, h264_two_shots: Path) -> Path:
     out = tmp_path / "C003C001_230117_R3EF.mov"
     out.write_bytes(data[: len(data) // 2])
     return out
+
+
+def read_frames(
+    footage: Path,
+    manifest: dict[str, dict[str, Any]],
+    name: str,
+    indices: list[int],
+    long_side: int,
+) -> list[np.ndarray]:
+    """Frames ``indices`` of a shared clip (video or image sequence) as float32 RGB in [0, 1],
+    long side ``long_side``, read with PyAV/OpenCV directly (independent of rushes.media)."""
+    entry = manifest.get(name)
+    if entry is None or not (footage / entry["path"]).exists():
+        pytest.skip(f"clip {name} not in the shared footage at {footage}")
+    path = footage / entry["path"]
+    raw: dict[int, np.ndarray] = {}
+    if entry["kind"] == "video":
+        with av.open(str(path)) as container:
+            for i, frame in enumerate(container.decode(video=0)):
+                if i in indices:
+                    raw[i] = frame.to_ndarray(format="rgb24")
+                if i >= max(indices):
+                    break
+    else:
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
+        for i in indices:
+            raw[i] = cv2.cvtColor(cv2.imread(str(files[i])), cv2.COLOR_BGR2RGB)
+    out = []
+    for i in indices:
+        img = raw[i]
+        s = long_side / max(img.shape[:2])
+        size = (round(img.shape[1] * s), round(img.shape[0] * s))
+        out.append(cv2.resize(img, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255)
+    return out
+
+
+def run_rushes(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run the ``rushes`` command as a user would (a new process, wide terminal)."""
+    env = {**os.environ, "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "rushes", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

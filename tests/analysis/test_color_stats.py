@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import av
-import cv2
 import numpy as np
 import pytest
 
@@ -24,6 +22,7 @@ from rushes.analysis.color_stats import (
     rec709_to_linear,
     rgb_to_luma,
 )
+from tests.conftest import read_frames
 
 H, W = 180, 320
 F = {name: i for i, name in enumerate(FRAME_FIELDS)}
@@ -246,39 +245,6 @@ def test_exposure_offset_empty_hist() -> None:
 
 # --------------------------------------------------------------------------------------------
 # real footage
-
-
-def read_frames(
-    footage: Path,
-    manifest: dict[str, dict[str, Any]],
-    name: str,
-    indices: list[int],
-    long_side: int,
-) -> list[np.ndarray]:
-    """Frames ``indices`` of a shared clip as float32 RGB in [0, 1], long side ``long_side``."""
-    entry = manifest.get(name)
-    if entry is None or not (footage / entry["path"]).exists():
-        pytest.skip(f"clip {name} not in the shared footage at {footage}")
-    path = footage / entry["path"]
-    raw: dict[int, np.ndarray] = {}
-    if entry["kind"] == "video":
-        with av.open(str(path)) as container:
-            for i, frame in enumerate(container.decode(video=0)):
-                if i in indices:
-                    raw[i] = frame.to_ndarray(format="rgb24")
-                if i >= max(indices):
-                    break
-    else:
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-        for i in indices:
-            raw[i] = cv2.cvtColor(cv2.imread(str(files[i])), cv2.COLOR_BGR2RGB)
-    out = []
-    for i in indices:
-        img = raw[i]
-        s = long_side / max(img.shape[:2])
-        size = (round(img.shape[1] * s), round(img.shape[0] * s))
-        out.append(cv2.resize(img, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255)
-    return out
 
 
 @pytest.mark.footage

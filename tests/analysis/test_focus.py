@@ -6,7 +6,6 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-import av
 import cv2
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ from rushes.analysis.focus import (
     laplacian_variance,
     tenengrad,
 )
+from tests.conftest import read_frames
 
 H, W = 180, 320
 
@@ -135,33 +135,6 @@ def test_stable_across_source_sizes(method: str) -> None:
 
 # --------------------------------------------------------------------------------------------
 # real footage
-
-
-def read_frames(
-    footage: Path,
-    manifest: dict[str, dict[str, Any]],
-    name: str,
-    indices: list[int],
-    long_side: int,
-) -> list[np.ndarray]:
-    """Frames ``indices`` of a shared video clip as float32 RGB in [0, 1]."""
-    entry = manifest.get(name)
-    if entry is None or not (footage / entry["path"]).exists():
-        pytest.skip(f"clip {name} not in the shared footage at {footage}")
-    raw: dict[int, np.ndarray] = {}
-    with av.open(str(footage / entry["path"])) as container:
-        for i, frame in enumerate(container.decode(video=0)):
-            if i in indices:
-                raw[i] = frame.to_ndarray(format="rgb24")
-            if i >= max(indices):
-                break
-    out = []
-    for i in indices:
-        img = raw[i]
-        s = long_side / max(img.shape[:2])
-        size = (round(img.shape[1] * s), round(img.shape[0] * s))
-        out.append(cv2.resize(img, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255)
-    return out
 
 
 @pytest.mark.footage

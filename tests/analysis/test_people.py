@@ -6,48 +6,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import av
 import cv2
 import numpy as np
 import pytest
 
 from rushes.analysis import people
 from rushes.analysis.people import Detection, detect_people, summarize_people
+from tests.conftest import read_frames
 
 H, W = 360, 640
-
-
-def read_frames(
-    footage: Path,
-    manifest: dict[str, dict[str, Any]],
-    name: str,
-    indices: list[int],
-    long_side: int,
-) -> list[np.ndarray]:
-    """Frames ``indices`` of a shared clip (video or image sequence) as float32 RGB in [0, 1]."""
-    entry = manifest.get(name)
-    if entry is None or not (footage / entry["path"]).exists():
-        pytest.skip(f"clip {name} not in the shared footage at {footage}")
-    path = footage / entry["path"]
-    raw: dict[int, np.ndarray] = {}
-    if entry["kind"] == "video":
-        with av.open(str(path)) as container:
-            for i, frame in enumerate(container.decode(video=0)):
-                if i in indices:
-                    raw[i] = frame.to_ndarray(format="rgb24")
-                if i >= max(indices):
-                    break
-    else:
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in {".jpg", ".jpeg", ".png"})
-        for i in indices:
-            raw[i] = cv2.cvtColor(cv2.imread(str(files[i])), cv2.COLOR_BGR2RGB)
-    out = []
-    for i in indices:
-        img = raw[i]
-        s = long_side / max(img.shape[:2])
-        size = (round(img.shape[1] * s), round(img.shape[0] * s))
-        out.append(cv2.resize(img, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255)
-    return out
 
 
 def det(kind: str, x: float, y: float, w: float, h: float, score: float = 0.8) -> Detection:

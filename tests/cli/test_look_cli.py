@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,19 +16,9 @@ from rushes.media import open_media, write_h264
 from rushes.ops.match import Match
 from rushes.ops.proposals import load_plan
 from rushes.project import Project
-from tests.conftest import textured
+from tests.conftest import run_rushes, textured
 
-
-def rushes(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run(
-        [sys.executable, "-m", "rushes", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+rushes = run_rushes
 
 
 @pytest.fixture(scope="module")
