@@ -49,3 +49,20 @@ class CdlError(ColorError):
 
 class LutError(ColorError):
     """A LUT is invalid or a LUT file (.cube) is malformed."""
+
+
+class FillError(RushesError):
+    """A region to remove cannot be filled (nothing photographed, nothing allowed)."""
+
+
+class PerformerRegionError(RushesError):
+    """A fix would alter a performer: a mask over a face, or synthesized pixels on a person."""
+
+
+class MatteError(RushesError):
+    """A matte (mask image, shape file, tracked shape or found wire) is missing, malformed or
+    unusable (empty, or covering the whole frame)."""
+
+
+class TrackLostError(MatteError):
+    """A shape drawn on one frame could not be followed to another frame of the shot."""

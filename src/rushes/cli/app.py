@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from rushes.cli import contact_sheet, continuity, export, fix, ingest, init, ls, render, show
+from rushes.cli import (
+    contact_sheet,
+    continuity,
+    export,
+    fix,
+    grain,
+    ingest,
+    init,
+    ls,
+    plate,
+    render,
+    show,
+)
 from rushes.cli.common import err_console, state
 from rushes.errors import RushesError
 
@@ -42,6 +54,8 @@ app.add_typer(fix.app, name="fix")
 app.command()(continuity.continuity)
 app.command()(render.render)
 app.command()(export.export)
+app.command()(grain.grain)
+app.command()(plate.plate)
 
 
 def main() -> None:

@@ -86,3 +86,9 @@ def match(
 
 def _v(x: list[float]) -> str:
     return "(" + " ".join(f"{v:.3f}" for v in x) + ")"
+
+
+from rushes.cli import fix_grain  # noqa: E402  (registers the grain commands)
+
+app.command()(fix_grain.degrain)
+app.command()(fix_grain.regrain)

@@ -6,9 +6,10 @@ from importlib.metadata import entry_points
 
 from rushes.errors import RushesError
 from rushes.ops.base import Operation
+from rushes.ops.grain import Degrain, Regrain
 from rushes.ops.match import Match
 
-BUILTINS: dict[str, type[Operation]] = {"match": Match}
+BUILTINS: dict[str, type[Operation]] = {"match": Match, "degrain": Degrain, "regrain": Regrain}
 
 
 def registry() -> dict[str, type[Operation]]:

@@ -1,0 +1,477 @@
+"""The fill of the ``remove`` fix, fidelity first (DESIGN.md, "Fidelity before synthesis").
+
+For every frame the pixels under the matte are taken, in this order, from:
+
+1. **the shot's own frames**: each masked pixel follows the background's optical flow (computed
+   with the masked object smoothed away, then completed inside the mask) frame by frame, back
+   and forward up to ``radius`` frames, until it lands where that frame photographed the
+   background; the nearest photographed samples on both sides are averaged (weight 1/distance);
+2. **other sources** (other takes of the setup, aligned to this frame), when given;
+3. **spatial synthesis** (OpenCV Telea) only for what was never photographed, and never inside
+   a protected performer region.
+
+A seam offset, measured on a thin ring of plate around the matte and interpolated inside it
+(push-pull), absorbs exposure flicker and light changes between the frames used. Frames stream
+through a window of ``2 * radius + 1`` frames; nothing else of the shot is held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from rushes.errors import FillError, PerformerRegionError
+from rushes.ops.fill_flow import FLOW_LONG_SIDE, FlowEstimator, FlowGrid, flow_image
+from rushes.ops.fill_interp import bilinear_weight_energy, gather, push_pull
+
+MAX_COVERAGE = 0.9
+"""A matte covering more of the frame than this leaves nothing to fill from."""
+
+
+@dataclass(frozen=True)
+class FillOptions:
+    """How the fill searches and blends.
+
+    Attributes:
+        radius: Frames searched on each side of the frame being filled.
+        hits: Photographed samples gathered on each side per pixel (more = less noise).
+        seam: Width in pixels of the plate ring used for the seam offset.
+        blend: Apply the seam offset (exposure/light changes between frames).
+        flow_long_side: Long side of the grid optical flow is computed on.
+        spatial_radius: Telea radius for what was never photographed.
+    """
+
+    radius: int = 12
+    hits: int = 2
+    seam: int = 3
+    blend: bool = True
+    flow_long_side: int = FLOW_LONG_SIDE
+    spatial_radius: int = 5
+
+
+@dataclass
+class FillStats:
+    """What one frame's fill used. Pixel counts are of the matte's footprint (mask > 0)."""
+
+    index: int
+    masked: int = 0
+    temporal: int = 0
+    other: int = 0
+    spatial: int = 0
+    mean_distance: float = 0.0
+
+    def to_dict(self) -> dict[str, float | int]:
+        """JSON form."""
+        return {
+            "index": self.index,
+            "masked": self.masked,
+            "temporal": self.temporal,
+            "other": self.other,
+            "spatial": self.spatial,
+            "mean_distance": round(self.mean_distance, 3),
+        }
+
+
+@dataclass
+class Filled:
+    """One filled frame and how it was made.
+
+    Attributes:
+        frame: float32 ``(H, W, 3)``, same encoding as the input.
+        stats: Counts per source.
+        synthesized: bool ``(H, W)``: pixels made by spatial synthesis.
+        grain_kept: float32 ``(H, W)`` in [0, 1]: share of the plate's grain variance the fill
+            already carries (1 outside the matte; lower where samples were averaged or
+            resampled; 0 where synthesized). A regrain tops up the rest.
+    """
+
+    frame: np.ndarray
+    stats: FillStats
+    synthesized: np.ndarray
+    grain_kept: np.ndarray
+
+
+class FillSource(Protocol):
+    """More photographed pixels for a frame, e.g. another take aligned to it."""
+
+    def candidates(
+        self, index: int, frame: np.ndarray, hole: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(image, valid)`` pairs aligned to ``frame``: float32 ``(H, W, 3)`` in the
+        frame's encoding and bool ``(H, W)`` where the image holds photographed background."""
+        ...
+
+
+Protect = Callable[[int], "np.ndarray | None"]
+"""Frame index -> bool ``(H, W)`` performer region where nothing may be synthesized."""
+
+
+@dataclass
+class _Window:
+    frames: dict[int, np.ndarray] = field(default_factory=dict)
+    masks: dict[int, np.ndarray] = field(default_factory=dict)
+    bad: dict[int, np.ndarray] = field(default_factory=dict)
+    flow_in: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    pairs: dict[int, Future[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
+
+    def fwd(self, i: int) -> np.ndarray:
+        """Flow from frame ``i`` to ``i + 1``."""
+        return self.pairs[i + 1].result()[0]
+
+    def bwd(self, i: int) -> np.ndarray:
+        """Flow from frame ``i`` to ``i - 1``."""
+        return self.pairs[i].result()[1]
+
+    def evict(self, below: int) -> None:
+        for d in (self.frames, self.masks, self.bad, self.flow_in):
+            for k in [k for k in d if k < below]:
+                del d[k]
+        for k in [k for k in self.pairs if k <= below]:
+            del self.pairs[k]
+
+
+def fill_sequence(
+    frames: Iterable[np.ndarray],
+    masks: Iterable[np.ndarray],
+    options: FillOptions | None = None,
+    **kwargs: object,
+) -> Iterator[np.ndarray]:
+    """Fill the masked pixels of every frame; yields the filled frames in order.
+
+    A convenience over :func:`fill_frames` (same arguments) that yields only the pixels.
+
+    Shape: frames float32 ``(H, W, 3)`` (display-referred or log encoding, about [0, 1]); masks
+    float32 ``(H, W)`` in [0, 1], 1 = remove.
+    """
+    for filled in fill_frames(frames, masks, options, **kwargs):  # type: ignore[arg-type]
+        yield filled.frame
+
+
+def fill_frames(
+    frames: Iterable[np.ndarray],
+    masks: Iterable[np.ndarray],
+    options: FillOptions | None = None,
+    protect: Protect | None = None,
+    sources: list[FillSource] | None = None,
+    first_index: int = 0,
+) -> Iterator[Filled]:
+    """Fill the masked pixels of a stream of frames, fidelity first (see the module docstring).
+
+    Args:
+        frames: float32 ``(H, W, 3)`` frames in a display-referred or log encoding (the clip's
+            own, or ACEScct), about [0, 1]; consumed lazily.
+        masks: float32 ``(H, W)`` mattes in [0, 1] (1 = remove), one per frame; soft edges
+            blend the fill with the plate.
+        options: Search and blend settings.
+        protect: Performer regions per frame where only photographed pixels are allowed.
+        sources: Further photographed sources (other takes) tried before synthesis.
+        first_index: Frame number of the first frame, used in messages.
+
+    Yields:
+        One :class:`Filled` per input frame, in order, ``radius`` frames behind the input.
+
+    Raises:
+        FillError: A matte of the wrong size, covering (almost) the whole frame, or fewer
+            mattes than frames.
+        PerformerRegionError: Pixels inside a protected region were never photographed.
+    """
+    opt = options or FillOptions()
+    with ThreadPoolExecutor(1, thread_name_prefix="rushes-flow") as pool:
+        yield from _fill_stream(frames, masks, opt, protect, sources, first_index, pool)
+
+
+def _fill_stream(
+    frames: Iterable[np.ndarray],
+    masks: Iterable[np.ndarray],
+    opt: FillOptions,
+    protect: Protect | None,
+    sources: list[FillSource] | None,
+    first_index: int,
+    pool: ThreadPoolExecutor,
+) -> Iterator[Filled]:
+    est = FlowEstimator()
+    win = _Window()
+    grid: FlowGrid | None = None
+    n_in = 0
+    n_out = 0
+    mask_iter = iter(masks)
+    for frame in frames:
+        try:
+            mask = next(mask_iter)
+        except StopIteration:
+            raise FillError(
+                f"no matte for frame {first_index + n_in}; give one matte per frame"
+            ) from None
+        frame = np.asarray(frame, dtype=np.float32)
+        mask = _check_mask(mask, frame, first_index + n_in)
+        if grid is None:
+            grid = FlowGrid.for_frame(frame.shape[1], frame.shape[0], opt.flow_long_side)
+        _add(win, n_in, frame, mask, grid, est, pool)
+        n_in += 1
+        while n_out <= n_in - 1 - opt.radius:
+            yield _fill_one(win, n_out, n_in, grid, opt, protect, sources, first_index)
+            win.evict(n_out + 1 - opt.radius)
+            n_out += 1
+    while n_out < n_in:
+        assert grid is not None
+        yield _fill_one(win, n_out, n_in, grid, opt, protect, sources, first_index)
+        win.evict(n_out + 1 - opt.radius)
+        n_out += 1
+
+
+def _check_mask(mask: np.ndarray, frame: np.ndarray, index: int) -> np.ndarray:
+    m = np.asarray(mask, dtype=np.float32)
+    if m.ndim == 3:
+        m = m[:, :, 0]
+    if m.shape != frame.shape[:2]:
+        raise FillError(
+            f"the matte of frame {index} is {m.shape[1]}x{m.shape[0]} but the frame is "
+            f"{frame.shape[1]}x{frame.shape[0]}; give a matte of the shot's size"
+        )
+    if not np.isfinite(m).all():
+        raise FillError(f"the matte of frame {index} holds NaN or infinite values")
+    m = np.clip(m, 0.0, 1.0)
+    if float((m > 0.5).mean()) > MAX_COVERAGE:
+        raise FillError(
+            f"the matte of frame {index} covers {100 * float((m > 0.5).mean()):.0f}% of the "
+            "frame; nothing is left to fill from: draw the matte around what to remove"
+        )
+    return m
+
+
+def _add(
+    win: _Window,
+    i: int,
+    frame: np.ndarray,
+    mask: np.ndarray,
+    grid: FlowGrid,
+    est: FlowEstimator,
+    pool: ThreadPoolExecutor,
+) -> None:
+    win.frames[i] = frame.copy()  # filled in place later; the caller's array is not touched
+    win.masks[i] = mask
+    need = (mask > 0).astype(np.uint8)
+    win.bad[i] = cv2.dilate(need, np.ones((3, 3), np.uint8)).astype(bool)
+    win.flow_in[i] = flow_image(frame, mask, grid)
+    if i - 1 in win.flow_in:  # flow runs beside the fill (OpenCV releases the GIL)
+        win.pairs[i] = pool.submit(est.pair, win.flow_in[i - 1], win.flow_in[i])
+
+
+def _bbox(a: np.ndarray) -> tuple[int, int, int, int] | None:
+    rows = np.flatnonzero(a.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(a.any(axis=0))
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+def _fill_one(
+    win: _Window,
+    t: int,
+    n_in: int,
+    grid: FlowGrid,
+    opt: FillOptions,
+    protect: Protect | None,
+    sources: list[FillSource] | None,
+    first_index: int,
+) -> Filled:
+    frame = win.frames[t]  # our own copy: filled in place (its masked pixels are never a source)
+    mask = win.masks[t]
+    h, w = mask.shape
+    need = mask > 0
+    stats = FillStats(index=first_index + t)
+    kept = np.ones((h, w), np.float32)
+    synth = np.zeros((h, w), bool)
+    box = _bbox(need)
+    if box is None:
+        return Filled(frame, stats, synth, kept)
+    pad = opt.seam + 2
+    y0, y1 = max(0, box[0] - pad), min(h, box[1] + pad)
+    x0, x1 = max(0, box[2] - pad), min(w, box[3] + pad)
+    need_c = need[y0:y1, x0:x1]
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * opt.seam + 1, 2 * opt.seam + 1))
+    ring_c = cv2.dilate(need_c.astype(np.uint8), k).astype(bool) & ~need_c
+    ys, xs = np.nonzero(need_c | ring_c)
+    ys += y0
+    xs += x0
+    inner = need[ys, xs]
+    acc, wsum, energy, dist = _temporal(
+        win, t, n_in, xs.astype(np.float32), ys.astype(np.float32), grid, opt
+    )
+    ok = wsum > 0
+    plate = frame[ys, xs]  # (N, 3)
+    cand = np.where(ok[:, None], acc / np.maximum(wsum, 1e-12)[:, None], plate)
+    grain = np.where(ok, np.minimum(1.0, energy / np.maximum(wsum, 1e-12) ** 2), 1.0)
+
+    temporal = inner & ok
+    stats.masked = int(inner.sum())
+    stats.temporal = int(temporal.sum())
+    stats.mean_distance = float(dist[temporal].mean()) if temporal.any() else 0.0
+    fill = plate.copy()
+    fill[temporal] = cand[temporal]
+    if opt.blend:
+        fill[temporal] += _seam_offset(ys, xs, plate - cand, ~inner & ok, temporal)
+
+    left = inner & ~ok
+    if left.any() and sources:
+        hole = np.zeros((h, w), bool)
+        hole[ys[left], xs[left]] = True
+        for src in sources:
+            for image, valid in src.candidates(first_index + t, frame, hole):
+                got = image[ys, xs]
+                fine = valid[ys, xs]
+                use = left & fine
+                if not use.any():
+                    continue
+                fill[use] = got[use]
+                if opt.blend:
+                    fill[use] += _seam_offset(ys, xs, plate - got, ~inner & fine, use)
+                stats.other += int(use.sum())
+                grain[use] = 1.0
+                left &= ~use
+                if not left.any():
+                    break
+            if not left.any():
+                break
+
+    if left.any():
+        if protect is not None:
+            region = protect(first_index + t)
+            if region is not None and region[ys[left], xs[left]].any():
+                n = int(region[ys[left], xs[left]].sum())
+                raise PerformerRegionError(
+                    f"frame {first_index + t}: {n} pixels under the matte on a performer were "
+                    "never photographed, and rushes does not synthesize pixels on a performer; "
+                    "shrink the matte there"
+                )
+        fill[left] = _spatial(frame, ys, xs, fill, left, opt.spatial_radius)
+        grain[left] = 0.0
+        stats.spatial = int(left.sum())
+        synth[ys[left], xs[left]] = True
+
+    m = mask[ys[inner], xs[inner]][:, None]
+    frame[ys[inner], xs[inner]] = plate[inner] * (1.0 - m) + fill[inner] * m
+    kept[ys[inner], xs[inner]] = grain[inner]
+    return Filled(frame, stats, synth, kept)
+
+
+def _temporal(
+    win: _Window,
+    t: int,
+    n_in: int,
+    xs: np.ndarray,
+    ys: np.ndarray,
+    grid: FlowGrid,
+    opt: FillOptions,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Follow the flow from each point back and forward until photographed background.
+
+    Returns:
+        ``(acc (N, 3), wsum (N,), energy (N,), distance (N,))``: weighted colour sums, weight
+        sums, sum of squared weights times each sample's kept-grain share, and the distance in
+        frames of the nearest sample (inf if none).
+    """
+    n = xs.size
+    acc = np.zeros((n, 3), np.float32)
+    wsum = np.zeros(n, np.float32)
+    energy = np.zeros(n, np.float32)
+    dist = np.full(n, np.inf, np.float32)
+    h, w = win.masks[t].shape
+    for d in (-1, 1):
+        px, py = xs.copy(), ys.copy()
+        idx = np.arange(n)
+        got = np.zeros(n, np.int32)
+        for k in range(1, opt.radius + 1):
+            s, u = t + d * (k - 1), t + d * k
+            if u < 0 or u >= n_in:
+                break
+            flow = win.bwd(s) if d < 0 else win.fwd(s)
+            f = gather(flow, (px + 0.5) * grid.sx - 0.5, (py + 0.5) * grid.sy - 0.5)
+            px = px + f[:, 0] / grid.sx
+            py = py + f[:, 1] / grid.sy
+            inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
+            ri = np.clip(np.rint(py).astype(np.int32), 0, h - 1)
+            ci = np.clip(np.rint(px).astype(np.int32), 0, w - 1)
+            hit = inside & ~win.bad[u][ri, ci]
+            if hit.any():
+                j = idx[hit]
+                wt = np.float32(1.0 / k)
+                acc[j] += wt * gather(win.frames[u], px[hit], py[hit])
+                wsum[j] += wt
+                energy[j] += wt * wt * bilinear_weight_energy(px[hit], py[hit])
+                dist[j] = np.minimum(dist[j], k)
+                got[hit] += 1
+            alive = inside & (got < opt.hits)
+            if not alive.any():
+                break
+            px, py, idx, got = px[alive], py[alive], idx[alive], got[alive]
+    return acc, wsum, energy, dist
+
+
+def _seam_offset(
+    ys: np.ndarray, xs: np.ndarray, diff: np.ndarray, ring: np.ndarray, inside: np.ndarray
+) -> np.ndarray:
+    """The plate-minus-fill offset measured on ``ring`` points, interpolated at ``inside``.
+
+    The offset is smooth by construction: ring samples are averaged into a grid of 4-pixel
+    cells, interpolated there by push-pull and read back bilinearly.
+
+    Shape: ``ys``, ``xs``, ``ring``, ``inside`` ``(N,)``; ``diff`` ``(N, 3)``; returns ``(M, 3)``
+    for the ``M`` inside points.
+    """
+    if not ring.any():
+        return np.zeros((int(inside.sum()), 3), np.float32)
+    cell = 4
+    oy, ox = int(ys.min()), int(xs.min())
+    gh, gw = (int(ys.max()) - oy) // cell + 1, (int(xs.max()) - ox) // cell + 1
+    flat = ((ys[ring] - oy) // cell) * gw + (xs[ring] - ox) // cell
+    count = np.bincount(flat, minlength=gh * gw).astype(np.float32)
+    sums = np.stack(
+        [np.bincount(flat, diff[ring, c], minlength=gh * gw) for c in range(3)], axis=1
+    ).astype(np.float32)
+    mean = (sums / np.maximum(count, 1.0)[:, None]).reshape(gh, gw, 3)
+    grid = push_pull(mean, (count > 0).astype(np.float32).reshape(gh, gw))
+    gy = (ys[inside] - oy + 0.5) / cell - 0.5
+    gx = (xs[inside] - ox + 0.5) / cell - 0.5
+    return gather(grid, gx, gy)
+
+
+def _spatial(
+    frame: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    fill: np.ndarray,
+    left: np.ndarray,
+    radius: int,
+) -> np.ndarray:
+    """OpenCV Telea inpainting of the ``left`` points, per channel through 16 bits (no 8-bit
+    squeeze; OpenCV's float path overshoots), scaled to the value range around them.
+
+    Returns:
+        ``(M, 3)`` values for the ``M`` left points.
+    """
+    h, w = frame.shape[:2]
+    m = 2 * radius + 2
+    y0, y1 = max(0, int(ys[left].min()) - m), min(h, int(ys[left].max()) + 1 + m)
+    x0, x1 = max(0, int(xs[left].min()) - m), min(w, int(xs[left].max()) + 1 + m)
+    sub = frame[y0:y1, x0:x1].copy()
+    sel = (ys >= y0) & (ys < y1) & (xs >= x0) & (xs < x1)
+    sub[ys[sel] - y0, xs[sel] - x0] = fill[sel]
+    hole = np.zeros(sub.shape[:2], np.uint8)
+    hole[ys[left] - y0, xs[left] - x0] = 1
+    known = sub[hole == 0]
+    if known.size == 0:
+        raise FillError("nothing around the matte to fill from")
+    lo = known.min(axis=0)
+    span = np.maximum(known.max(axis=0) - lo, 1e-6)
+    out = np.empty((int(left.sum()), 3), np.float32)
+    for c in range(3):
+        u16 = np.clip((sub[:, :, c] - lo[c]) / span[c], 0.0, 1.0) * 65535.0 + 0.5
+        got = cv2.inpaint(u16.astype(np.uint16), hole, radius, cv2.INPAINT_TELEA)
+        out[:, c] = got[ys[left] - y0, xs[left] - x0].astype(np.float32) / 65535.0 * span[c] + lo[c]
+    return out
