@@ -92,3 +92,7 @@ from rushes.cli import fix_grain  # noqa: E402  (registers the grain commands)
 
 app.command()(fix_grain.degrain)
 app.command()(fix_grain.regrain)
+
+from rushes.cli import fix_remove  # noqa: E402  (registers the removal command)
+
+app.command()(fix_remove.remove)

@@ -38,7 +38,8 @@ def write_exr_sequence(
     """Write frames as a half-float OpenEXR sequence, one file per frame, each atomically.
 
     Args:
-        frames: float32 ``(H, W, 3)`` RGB frames, any range (scene-linear values kept).
+        frames: float32 ``(H, W, 3)`` RGB frames, any range (scene-linear values kept), or
+            ``(H, W)`` mattes, written as a single ``A`` channel (what Nuke reads as alpha).
         pattern: printf pattern, e.g. ``out/plate.%04d.exr``.
         first_frame: Number of the first file.
         fps: Stored as the ``FramesPerSecond`` attribute when given.
@@ -50,9 +51,13 @@ def write_exr_sequence(
     pattern = Path(pattern)
     out: list[Path] = []
     for k, frame in enumerate(frames):
-        frame = _check(frame)
+        matte = frame.ndim == 2
+        frame = frame[:, :, None] if matte else _check(frame)
         path = Path(str(pattern) % (first_frame + k))
-        spec = oiio.ImageSpec(frame.shape[1], frame.shape[0], 3, "half")
+        spec = oiio.ImageSpec(frame.shape[1], frame.shape[0], frame.shape[2], "half")
+        if matte:
+            spec.channelnames = ("A",)
+            spec.alpha_channel = 0
         spec.attribute("compression", compression)
         if fps:
             spec.attribute(

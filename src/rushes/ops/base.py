@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -21,7 +22,9 @@ class Plan:
     """What an operation decided for one shot, before any pixel is written.
 
     ``result`` is JSON-serializable and goes into the proposal; ``artifacts`` are objects
-    (a LUT ...) the proposal stores as files beside it.
+    the proposal stores as files beside it (a :class:`~rushes.color.Lut3d` as a .cube, ``bytes``
+    as they are; names may hold sub-folders, ``matte/00001.png``). A stored plan knows its
+    ``folder``.
     """
 
     op: str
@@ -30,6 +33,7 @@ class Plan:
     params: dict[str, Any]
     result: dict[str, Any]
     artifacts: dict[str, Any] = field(default_factory=dict)
+    folder: Path | None = None
 
 
 class Operation(ABC):
@@ -59,3 +63,12 @@ class Operation(ABC):
     def run(self, plan: Plan, chunks: Chunks, colorspace: str) -> Chunks:
         """Apply the plan to chunks of source frames (float32 ``(N, H, W, 3)`` in
         ``colorspace``, the clip's own encoding) and yield chunks in the same encoding."""
+
+    def matte(self, plan: Plan) -> Callable[[int], np.ndarray] | None:
+        """For ``touches == "masked"`` ops: the matte of frame ``i`` of the shot (0-based),
+        float32 ``(H, W)`` in [0, 1], rendered beside the frames for compositors."""
+        return None
+
+    def report(self, plan: Plan) -> dict[str, Any]:
+        """What the last :meth:`run` of ``plan`` did, for the render's provenance record."""
+        return {}

@@ -11,6 +11,7 @@ from rushes.color import Lut3d, read_cube, write_cube
 from rushes.errors import NotFoundError
 from rushes.ops.base import Plan
 from rushes.project import Project, Proposal
+from rushes.project.atomic import write_bytes_atomic
 
 
 def artifact_dir(project: Project, proposal_id: int) -> Path:
@@ -40,6 +41,10 @@ def save_plan(project: Project, plan: Plan) -> int:
         for name, obj in plan.artifacts.items():
             if isinstance(obj, Lut3d):
                 write_cube(folder / name, obj)
+            elif isinstance(obj, bytes):
+                write_bytes_atomic(folder / name, obj)
+            else:
+                raise TypeError(f"artifact {name}: cannot store a {type(obj).__name__}")
         project.audit(
             "propose", f"proposal {prop.id}", {"op": plan.op, "shot": plan.shot_id}, session=s
         )
@@ -61,6 +66,7 @@ def load_plan(project: Project, proposal_id: int) -> tuple[Plan, dict[str, Any]]
         )
         row = proposal_row(prop)
     folder = artifact_dir(project, proposal_id)
+    plan.folder = folder
     lut_name = plan.result.get("lut")
     if lut_name:
         plan.artifacts[lut_name] = read_cube(folder / lut_name)

@@ -8,8 +8,14 @@ from rushes.errors import RushesError
 from rushes.ops.base import Operation
 from rushes.ops.grain import Degrain, Regrain
 from rushes.ops.match import Match
+from rushes.ops.remove import Remove
 
-BUILTINS: dict[str, type[Operation]] = {"match": Match, "degrain": Degrain, "regrain": Regrain}
+BUILTINS: dict[str, type[Operation]] = {
+    "match": Match,
+    "remove": Remove,
+    "degrain": Degrain,
+    "regrain": Regrain,
+}
 
 
 def registry() -> dict[str, type[Operation]]:

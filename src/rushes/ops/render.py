@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rushes.color import WORKING_SPACE, convert
 from rushes.errors import RushesError
 from rushes.media import open_media, write_exr_sequence, write_h264, write_prores
 from rushes.media.timecode import frames_to_timecode, is_drop_frame_timecode, timecode_to_frames
+from rushes.ops.base import Operation, Plan
 from rushes.ops.frames import shot_colorspace
 from rushes.ops.proposals import load_plan
 from rushes.ops.registry import get_operation
@@ -97,6 +99,9 @@ def render_proposal(
             )
             written = [str(files[0]), f"... {len(files)} files"] if files else []
             colour = WORKING_SPACE
+            matte = _write_matte(op, plan, out, safe, info, rate)
+            if matte:
+                written.append(matte)
         elif fmt == "prores":
             written = [
                 str(
@@ -104,6 +109,9 @@ def render_proposal(
                 )
             ]
             colour = space
+            matte = _write_matte(op, plan, out, safe, info, rate)
+            if matte:
+                written.append(matte)
         else:
             written = [
                 str(write_h264(frames(), out / f"{safe}.mp4", fps=rate, timecode=info["timecode"]))
@@ -115,6 +123,7 @@ def render_proposal(
         "result": plan.result,
         "source": info,
         "output": {"format": fmt, "files": written, "colorspace": colour},
+        "fill": op.report(plan) or None,
         "rendered_by": project.user,
         "rendered_at": dt.datetime.now(dt.UTC).isoformat(),
         "rushes": _version(),
@@ -122,6 +131,20 @@ def render_proposal(
     write_text_atomic(out / "provenance.json", json.dumps(provenance, indent=2, default=str))
     project.audit("render", f"proposal {proposal_id}", {"format": fmt, "dir": str(out)})
     return provenance
+
+
+def _write_matte(
+    op: Operation, plan: Plan, out: Path, safe: str, info: dict[str, Any], rate: Fraction
+) -> str | None:
+    """The matte a masked op used, as a single-channel half EXR sequence for compositors."""
+    mask_of = op.matte(plan)
+    if mask_of is None:
+        return None
+    n = int(info["end"]) - int(info["start"])
+    files = write_exr_sequence(
+        (mask_of(i) for i in range(n)), out / "matte" / f"{safe}_matte.%04d.exr", fps=rate
+    )
+    return f"{files[0]} ... {len(files)} matte files" if files else None
 
 
 def _version() -> str:

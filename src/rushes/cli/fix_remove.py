@@ -1,0 +1,99 @@
+"""``rushes fix remove``: propose painting out wires, rigs and objects (see rushes.ops.remove)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rushes.cli.common import console, err_console, fail, open_project, print_json
+from rushes.ops.proposals import save_plan
+from rushes.ops.remove import Remove, RemoveParams
+from rushes.project import query
+
+
+def remove(
+    shot: Annotated[str, typer.Argument(help="Shot to clean (name or id).")],
+    mask: Annotated[
+        str | None,
+        typer.Option("--mask", help="Matte image, or per-frame pattern (mattes/%04d.png)."),
+    ] = None,
+    shapes: Annotated[
+        Path | None, typer.Option("--shapes", help="JSON shapes (polylines with width, polygons).")
+    ] = None,
+    track: Annotated[
+        bool, typer.Option("--track", help="Track the shapes from the frame they were drawn on.")
+    ] = False,
+    key: Annotated[
+        int | None, typer.Option("--key", min=0, help="With --track: frame drawn on (0-based).")
+    ] = None,
+    wires: Annotated[bool, typer.Option("--wires", help="Find thin wires in --region.")] = False,
+    region: Annotated[
+        str | None, typer.Option("--region", help="x,y,w,h where the wires are (with --wires).")
+    ] = None,
+    dilate: Annotated[
+        float, typer.Option(min=0.0, max=50.0, help="Grow shapes and wires by this (px).")
+    ] = 0.0,
+    radius: Annotated[int, typer.Option(min=1, max=60, help="Frames searched each side.")] = 12,
+    takes: Annotated[
+        bool, typer.Option("--takes/--no-takes", help="Use other takes of the setup.")
+    ] = True,
+    regrain: Annotated[
+        bool, typer.Option("--regrain/--no-regrain", help="Match the fill's grain to the plate.")
+    ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Propose removing what the matte covers, with pixels the production photographed.
+
+    Nothing is painted until the proposal is rendered ('rushes render PROPOSAL').
+    """
+    if mask is None and shapes is None and not wires:
+        fail("give the matte: --mask FILE|PATTERN, --shapes FILE [--track], or --wires --region")
+    if shapes is not None and not shapes.is_file():
+        fail(f"shape file {shapes} not found")
+    project = open_project()
+    params = RemoveParams(
+        mask=mask,
+        shapes=str(shapes) if shapes else None,
+        track=track,
+        key=key,
+        wires=wires,
+        region=region,
+        dilate=dilate,
+        radius=radius,
+        takes=takes,
+        regrain=regrain,
+    )
+    with project.session() as s:
+        target = query.find_shot(s, shot)
+        name = target.name
+        if err_console.is_terminal and not as_json:
+            with err_console.status(f"remove: preparing the matte of {name}", spinner="dots"):
+                plan = Remove().plan(target, params, project)
+        else:
+            plan = Remove().plan(target, params, project)
+    pid = save_plan(project, plan)
+    r = plan.result
+    made = {
+        "proposal": pid,
+        "op": "remove",
+        "shot": name,
+        "params": plan.params,
+        **{k: v for k, v in r.items() if k != "grain"},
+        "grain_sigma": (r["grain"] or {}).get("sigma_mean"),
+    }
+    if as_json:
+        print_json(made)
+        return
+    what = ", ".join(
+        f"{k} {v.get('source') or v.get('region') or ''}".strip() for k, v in r["matte"].items()
+    )
+    console.print(
+        f"proposal [bold]{pid}[/]: remove from {name} ({r['frames']} frames)  matte: {what}; "
+        f"covers {100 * r['coverage']:.2f}% of the frame; "
+        f"{len(r['performers'])} performer region(s) protected; "
+        f"{len(r['takes'])} other take(s) of the setup\n"
+        f"render it to review: rushes render {pid} --format exr",
+        highlight=False,
+    )
