@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -116,6 +117,54 @@ def shared_dailies(footage: Path, out: Path) -> Path:
     return ale
 
 
+WIRE_ROLL = "F001C001_261121_R6KL"
+
+
+def wire_take(frames: list[np.ndarray], dailies: Path, mattes: Path) -> str:
+    """A locked-off take with a swinging dark rig wire in front of it (composited, so the clean
+    frames are known), written to the dailies as ProRes, and the artist's matte per frame.
+
+    Returns:
+        The wire's rough region ``x,y,w,h`` for the wire finder.
+    """
+    import cv2
+
+    from rushes.media import write_prores
+
+    h, w = frames[0].shape[:2]
+    mattes.mkdir(parents=True, exist_ok=True)
+    out = []
+    for t, f in enumerate(frames):
+        m = np.zeros((h, w), np.uint8)
+        x = int(w * 0.35 + 2.5 * t)
+        cv2.line(m, (x, 0), (x + int(0.15 * w), h - 1), 255, 3, cv2.LINE_AA)
+        a = (m.astype(np.float32) / 255)[:, :, None]
+        out.append(f * (1 - a) + 0.03 * a)
+        grown = cv2.dilate((m > 0).astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
+        cv2.imwrite(str(mattes / f"wire.{1001 + t}.png"), grown)
+    write_prores(out, dailies / f"{WIRE_ROLL}.mov", fps=Fraction(24))
+    x0 = int(w * 0.3)
+    return f"{x0},0,{int(w * 0.35 + 2.5 * len(frames) + 0.15 * w) - x0 + 8},{h}"
+
+
+def wire_plate_frames(footage: Path | None) -> list[np.ndarray]:
+    """48 frames of a locked-off plate: a shared clip if there, else a procedural set."""
+    if footage is not None:
+        from rushes.media import open_media
+
+        manifest = {c["name"]: c for c in json.loads((footage / "MANIFEST.json").read_text())}
+        with open_media(footage / manifest["people_walkthrough_intel"]["path"]) as r:
+            return [f for _, f in r.iter_frames(0, 48)]
+    from make_sample import set_plate
+
+    plate = set_plate(5, 2.0)[:, :384]
+    rng = np.random.default_rng(5)
+    return [
+        np.clip(plate + rng.normal(0, 0.01, plate.shape).astype(np.float32), 0, 1)
+        for _ in range(48)
+    ]
+
+
 def main() -> int:
     footage = Path(os.environ.get("RUSHES_FOOTAGE", REPO.parent / "shared" / "footage"))
     if DEMO.exists():
@@ -125,6 +174,7 @@ def main() -> int:
         print(f"Using the shared footage at {footage} (linked, never copied)")
         ale = shared_dailies(footage, dailies)
         look = ("11", TAKES[2][1], TAKES[2][0])  # scene, drifting take, reference take
+        region = wire_take(wire_plate_frames(footage), dailies, DEMO / "mattes")
     else:
         print(f"No shared footage at {footage}: making a procedural sample")
         sys.path.insert(0, str(REPO / "scripts"))
@@ -132,6 +182,7 @@ def main() -> int:
 
         ale = make_sample(dailies)
         look = ("12", "A001C002_261121_R1AB", "A001C001_261121_R1AB")
+        region = wire_take(wire_plate_frames(None), dailies, DEMO / "mattes")
     sh("init", "my_film", "--fps", "24")
     sh("ingest", str(dailies), "--ale", str(ale))
     sh("ls", "clips")
@@ -165,9 +216,27 @@ def main() -> int:
     sh("render", pid, "--format", "mp4", "-o", str(DEMO / "render"))
     sh("export", "cdl", pid, "-o", str(DEMO / "match.cdl"))
     sh("export", "lut", pid, "-o", str(DEMO / "match.cube"))
+    # cleanup: the wire take's grain, its removal with the artist's mattes, rendered with the
+    # matte for compositors; the wire finder on a rough region; a clean plate of the take
+    sh("grain", WIRE_ROLL)
+    made = json.loads(
+        subprocess.run(
+            [*RUSHES, "fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"),
+             "--json"],
+            cwd=DEMO / "my_film",
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )  # fmt: skip
+    sh("render", str(made["proposal"]), "--format", "exr", "-o", str(DEMO / "remove"))
+    sh("fix", "remove", WIRE_ROLL, "--wires", "--region", region)
+    sh("plate", WIRE_ROLL, "-o", str(DEMO / "plate.exr"))
     print(
         f"\nDone. Project: {DEMO / 'my_film'}; contact sheet {DEMO / 'contact_sheet.png'}; "
-        f"continuity {DEMO / 'continuity.png'}; render, CDL and LUT in {DEMO}"
+        f"continuity {DEMO / 'continuity.png'}; render, CDL and LUT in {DEMO}; the wire "
+        f"removal (frames + matte + provenance.json) in {DEMO / 'remove'}, the plate "
+        f"{DEMO / 'plate.exr'}"
     )
     return 0
 

@@ -135,7 +135,9 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray, snap: float = 0.5) -> np.n
         if not hole.any():
             return flow
         return push_pull(flow, (~hole).astype(np.float32))
-    dev = flow - model
+    dev = np.ascontiguousarray(flow - model)
+    # DIS leaves isolated wrong vectors near the hole; a 5x5 median keeps real local motion
+    dev = np.stack([cv2.medianBlur(dev[:, :, c], 5) for c in range(2)], axis=2)
     close = np.hypot(dev[:, :, 0], dev[:, :, 1]) < snap
     dev[close] = 0.0
     if hole.any():

@@ -67,15 +67,16 @@ def push_pull(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     squeeze = v.ndim == 2
     if squeeze:
         v = v[:, :, None]
-    w = np.clip(known.astype(np.float32), 0.0, 1.0)
+    w = np.clip(np.nan_to_num(known.astype(np.float32)), 0.0, 1.0)
     if not np.any(w > 0):
         return np.zeros_like(values, dtype=np.float32)
+    v = np.where(w[:, :, None] > 0, np.nan_to_num(v), 0.0).astype(np.float32)  # ignore unknowns
     levels: list[tuple[np.ndarray, np.ndarray]] = []
     col, wt = v, w
     while True:
         levels.append((col, wt))
         h, ww = wt.shape
-        if h <= 2 and ww <= 2:
+        if h == 1 and ww == 1:
             break
         nh, nw = max(1, (h + 1) // 2), max(1, (ww + 1) // 2)
         prem = _down(col * wt[:, :, None], nw, nh)

@@ -355,7 +355,9 @@ def _fill_one(
         synth[ys[left], xs[left]] = True
 
     m = mask[ys[inner], xs[inner]][:, None]
-    frame[ys[inner], xs[inner]] = plate[inner] * (1.0 - m) + fill[inner] * m
+    under = np.nan_to_num(plate[inner])  # a dead (NaN) pixel under an opaque matte is replaced
+    blended = under * (1.0 - m) + fill[inner] * m
+    frame[ys[inner], xs[inner]] = np.where(m >= 1.0, fill[inner], blended)
     kept[ys[inner], xs[inner]] = grain[inner]
     return Filled(frame, stats, synth, kept)
 
