@@ -227,6 +227,25 @@ def load_rushes() -> tuple[Fill | None, str]:
     return fill, ""
 
 
+def load_rushes_grain() -> Fill | None:
+    """What ``rushes fix remove`` renders: the fill, then its grain topped up to the plate's
+    (profile measured on the composite's first frames, as the op measures the shot)."""
+    try:
+        from rushes.analysis.grain import measure_grain
+        from rushes.ops.grain_kernels import regrain
+        from rushes.ops.remove_fill import fill_frames
+    except Exception:
+        return None
+
+    def fill(frames: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
+        profile = measure_grain(list(frames[:4]))
+        for t, done in enumerate(fill_frames(iter(frames), iter(masks))):
+            rng = np.random.default_rng([t, 7])
+            yield regrain(done.frame, profile, mask=masks[t], existing=done.grain_kept, rng=rng)
+
+    return fill
+
+
 # --------------------------------------------------------------------------------------------
 # Running and scoring
 
@@ -394,6 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  note: rushes.ops.remove_fill not importable ({why}); running the peers only")
     else:
         methods["rushes"] = rushes
+        with_grain = load_rushes_grain()
+        if with_grain is not None:
+            methods["rushes+grain"] = with_grain
     methods |= {"telea": fill_telea, "ns": fill_ns, "tmedian": fill_tmedian}
     order = list(methods)
 

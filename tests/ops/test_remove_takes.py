@@ -23,7 +23,13 @@ from rushes.color import convert
 from rushes.errors import FillError
 from rushes.media import write_h264
 from rushes.ops.remove_fill import FillOptions, fill_frames
-from rushes.ops.remove_takes import Take, TakeOptions, TakeSource, takes_for_shot
+from rushes.ops.remove_takes import (
+    Take,
+    TakeOptions,
+    TakeSource,
+    take_from_record,
+    takes_for_shot,
+)
 from rushes.project import Clip, Project, Setup, Shot
 from tests.conftest import read_frames, textured
 
@@ -121,7 +127,7 @@ def test_the_take_fills_the_hole_like_the_clean_plate(scene: Scene) -> None:
         assert valid.shape == scene.hole.shape and valid.dtype == bool
         m = scene.hole & valid
         assert m.sum() > 0.97 * scene.hole.sum()
-        assert psnr(img, scene.shot[t], m) > 33.0, t  # measured 36.7-37.6 dB
+        assert psnr(img, scene.shot[t], m) > 33.0, t  # measured 37.5-37.6 dB
         best = src.last[0]
         assert best.take == "B" and best.frame == t  # the same relative position first
         assert np.allclose(best.gain, 1 / GAIN, atol=0.04)
@@ -147,7 +153,7 @@ def test_the_takes_own_moving_object_is_never_valid(scene: Scene) -> None:
             assert not (magenta(img) & valid).any()
         out, covered = union_fill(got, scene.hole)
         assert covered.sum() > 0.97 * scene.hole.sum()  # other frames of the take cover it
-        assert psnr(out, scene.shot[t], covered) > 30.0, t  # measured 34.6-36.6 dB
+        assert psnr(out, scene.shot[t], covered) > 33.0, t  # measured 36.9-37.1 dB
         assert all(m.frame != t or m.coverage < 0.8 for m in src.last)
 
 
@@ -172,7 +178,7 @@ def test_an_object_wholly_inside_the_hole_is_voted_out(scene: Scene) -> None:
     assert frames[0] != 4  # ranked after the frames that agree
     out, covered = union_fill(got, scene.hole)
     assert np.array_equal(covered, scene.hole)
-    assert psnr(out, scene.shot[4], scene.hole) > 33.0  # measured 36.5 dB
+    assert psnr(out, scene.shot[4], scene.hole) > 33.0  # measured 36.9 dB
 
 
 def test_fill_frames_takes_what_the_shot_never_saw_from_the_take(scene: Scene) -> None:
@@ -187,9 +193,28 @@ def test_fill_frames_takes_what_the_shot_never_saw_from_the_take(scene: Scene) -
     for t, f in enumerate(filled):
         assert f.stats.other > 0.97 * f.stats.masked, f.stats
         assert f.stats.spatial < 0.03 * f.stats.masked, f.stats
-        assert not f.synthesized[scene.hole].mean() > 0.03
-        assert psnr(f.frame, scene.shot[t], scene.hole) > 32.0, t  # measured 34.6-37.1 dB
-        assert psnr(alone[t].frame, scene.shot[t], scene.hole) < 28.0  # Telea: 22.5-23.4 dB
+        assert f.synthesized[scene.hole].mean() < 0.03
+        assert psnr(f.frame, scene.shot[t], scene.hole) > 32.0, t  # measured 36.2-37.1 dB
+        assert psnr(alone[t].frame, scene.shot[t], scene.hole) < 28.0  # Telea: 23.5-23.6 dB
+
+
+def test_the_band_must_show_plate(scene: Scene) -> None:
+    # the hole is the left half of a matte whose right half still shows the object in the
+    # frame passed: the band disagrees with every take frame there, and nothing is trusted
+    # near it; with the rest of the matte already filled (as the fill should pass it), the
+    # take covers the hole
+    t = 9
+    hole = scene.hole.copy()
+    hole[:, 120:] = False
+    paint = np.float32([0.2, 0.9, 0.2])
+    src = source(scene.take)
+    unfilled = np.where(scene.hole[..., None], paint, scene.shot[t])
+    got = list(src.candidates(t, unfilled, hole))
+    assert union_fill(got, hole)[1].sum() < 0.5 * hole.sum()
+    staged = np.where(hole[..., None], paint, scene.shot[t])
+    out, covered = union_fill(list(src.candidates(t, staged, hole)), hole)
+    assert np.array_equal(covered, hole)
+    assert psnr(out, scene.shot[t], hole) > 33.0  # measured 37.5 dB
 
 
 def test_a_take_of_something_else_gives_nothing(
@@ -217,7 +242,43 @@ def test_a_take_at_another_resolution(scene: Scene, scale: float, floor: float) 
     img, valid = got[0]
     m = scene.hole & valid
     assert m.sum() > 0.97 * scene.hole.sum()
-    assert psnr(img, scene.shot[9], m) > floor  # measured 37.5 (x2) and 32.6 dB (x0.75)
+    assert psnr(img, scene.shot[9], m) > floor  # measured 36.7 (x2) and 32.7 dB (x0.75)
+
+
+def test_what_the_take_never_framed_is_not_valid(scene: Scene) -> None:
+    # the take framed 12 pixels further left (black beyond): the last 12 columns of the shot
+    # were never in it
+    h, w = scene.hole.shape
+    shift = np.float32([[1, 0, 12], [0, 1, 5]])
+    take = [cv2.warpAffine(f, shift, (w, h)) for f in scene.shot]
+    hole = np.zeros_like(scene.hole)
+    hole[100:200, w - 60 :] = True
+    src = source(take)
+    img, valid = next(iter(src.candidates(5, scene.shot[5], hole)))
+    m = hole & valid
+    assert np.array_equal(m[:, : w - 16], hole[:, : w - 16])  # within a few pixels of it
+    assert not m[:, w - 12 :].any()
+    assert psnr(img, scene.shot[5], m) > 40.0  # measured 47.1 dB (no resampling blur)
+
+
+def test_dead_pixels_are_neither_plate_nor_fill(scene: Scene) -> None:
+    t = 9
+    frame = scene.shot[t].copy()
+    ring = cv2.dilate(scene.hole.view(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    ys, xs = np.nonzero(ring & ~scene.hole)
+    frame[ys[::40], xs[::40]] = np.nan  # dead pixels in the band around the hole
+    frame[5, 5] = np.inf
+    take = [f.copy() for f in scene.take]
+    take[t][150:153, 110:113] = np.nan  # and in the take, where it lands in the hole
+    src = source(take)
+    got = list(src.candidates(t, frame, scene.hole))
+    assert got
+    for img, _ in got:
+        assert np.isfinite(img).all()
+    img, valid = got[0]
+    m = scene.hole & valid
+    assert m.sum() > 0.97 * scene.hole.sum()
+    assert psnr(img, scene.shot[t], m) > 33.0
 
 
 def test_the_same_relative_position_is_read_first(scene: Scene) -> None:
@@ -311,3 +372,15 @@ def test_takes_for_shot_reads_the_other_shots_of_the_setup(tmp_path: Path) -> No
     assert take.read(0).shape == (36, 64, 3)  # reopens lazily
     take.close()
     project.close()
+    # the same take from a stored record (what a plan keeps), in its own encoding, full size
+    rec = {"name": "A002_s1", "path": str(b), "fps": "24", "start": 2, "end": 9}
+    plain = take_from_record({**rec, "colorspace": "ACEScct"})
+    assert plain.frames == 7
+    full = plain.read(1)
+    assert full.shape == (72, 128, 3)
+    assert float(np.abs(full - frames[3]).mean()) < 0.02
+    plain.close()
+    with pytest.raises(FillError, match="needs name, path, start and end"):
+        take_from_record({"name": "x", "path": str(b)})
+    with pytest.raises(FillError, match="no frames"):
+        take_from_record({**rec, "end": 2})

@@ -316,8 +316,9 @@ def _open_takes(plan: Plan) -> Any:
     """The other takes as a fill source (aligned to each frame), or None without any."""
     from rushes.ops.remove_takes import TakeSource, take_from_record
 
-    takes = [take_from_record(rec, plan.result.get("fill_space")) for rec in plan.result["takes"]]
-    return TakeSource(takes) if takes else None
+    r = plan.result
+    takes = [take_from_record(rec, r.get("fill_space")) for rec in r["takes"]]
+    return TakeSource(takes, shot_frames=int(r["frames"])) if takes else None
 
 
 __all__ = ["Remove", "RemoveParams", "open_matte"]

@@ -321,8 +321,10 @@ def _fill_one(
     if left.any() and sources:
         hole = np.zeros((h, w), bool)
         hole[ys[left], xs[left]] = True
+        staged = frame.copy()  # the matte's filled part shown as filled: sources see plate
+        staged[ys[temporal], xs[temporal]] = fill[temporal]
         for src in sources:
-            for image, valid in src.candidates(first_index + t, frame, hole):
+            for image, valid in src.candidates(first_index + t, staged, hole):
                 got = image[ys, xs]
                 fine = valid[ys, xs]
                 use = left & fine

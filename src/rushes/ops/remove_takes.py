@@ -19,9 +19,23 @@ implements :class:`~rushes.ops.remove_fill.FillSource`: for the frame being fill
    crosses the band most likely reaches that far in. When three or more frames are aligned,
    a pixel of the hole that differs from their median is invalid too.
 
-Candidates are yielded best first (share of the band that agrees x share of the hole covered).
-Features, thumbnails and a few decoded take frames are cached, so a call costs a few tens of
-milliseconds once the takes' indexes exist (building an index reads ``index_frames`` frames).
+Candidates are yielded best first: share of the band that agrees x share of the hole covered
+x ``exp(-residual / tolerance)`` (the band's median residual: the frame nearest in time and
+place wins ties). Frames beyond the ones always tried are aligned only while part of the hole
+is uncovered.
+
+Cost: features of take frames, the homography of each take frame (reused while ECC confirms
+it still holds, as on a locked-off setup), thumbnails and a few decoded take frames are cached.
+At 1080p with a 220x160 hole a call aligning three frames costs 115-160 ms locked off and
+140-150 ms hand-held (medians, measured on a 2-core machine busy with other work; decoding the
+take frames is the reader's and not counted). Building a take's thumbnail index on first use reads
+``index_frames`` of its frames.
+
+Limits: the band around the hole must show plate. Pass the frame with the rest of the matte
+already filled (the temporal fill): where the frame still shows the object beside the hole,
+the band disagrees with every take and nothing near it is trusted. Alignment needs plate
+around the hole too: a matte over most of the frame leaves too few matches, and nothing is
+yielded.
 """
 
 from __future__ import annotations
@@ -31,16 +45,16 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Any
 
 import cv2
 import numpy as np
 
+from rushes.color import convert
 from rushes.errors import FillError
-
-if TYPE_CHECKING:
-    from rushes.media import MediaReader
-    from rushes.project import Project, Shot
+from rushes.media import MediaReader, fit_size, open_media
+from rushes.ops.frames import shot_colorspace
+from rushes.project import Project, Shot, parse_rate
 
 
 @dataclass
@@ -77,7 +91,8 @@ class TakeOptions:
         min_inliers: Fewer homography inliers than this rejects a frame.
         max_reprojection: Mean inlier reprojection error (pixels at ``align_long_side``)
             above which a frame is rejected.
-        refine: Refine the homography with ECC on the band around the hole.
+        refine: Refine the homography with ECC on the band around the hole (also how a cached
+            homography is confirmed; without it features are matched on every call).
         interpolation: ``cv2.INTER_LINEAR`` (bilinear) or ``cv2.INTER_CUBIC`` for the warp.
         index_frames: Thumbnails indexed per take (0: only the same relative position).
         thumb_long_side: Long side of the thumbnails.
@@ -90,7 +105,7 @@ class TakeOptions:
         tolerance: Residual (in the frame's encoding) under which a band pixel agrees, at
             least; raised with the band's noise and, per pixel, with the local gradient.
         min_agree: Share of the band that must agree for a frame to be used at all.
-        cache_frames: Decoded take frames kept.
+        cache_frames: Decoded take frames kept (each a full-size float32 frame).
         cache_features: Take frames whose features are kept.
     """
 
@@ -108,7 +123,7 @@ class TakeOptions:
     band: int = 0
     tolerance: float = 0.04
     min_agree: float = 0.5
-    cache_frames: int = 6
+    cache_frames: int = 4
     cache_features: int = 64
 
 
@@ -213,6 +228,7 @@ class _Candidate:
     homography: np.ndarray
     gain: np.ndarray
     offset: np.ndarray
+    photometry: tuple[np.ndarray, np.ndarray]  # the global gain/offset alone
     residual: float
     coverage: float = 0.0
     score: float = 0.0
@@ -249,8 +265,13 @@ def _min3(a: np.ndarray) -> np.ndarray:
     return np.minimum(np.minimum(a[..., 0], a[..., 1]), a[..., 2])
 
 
+def _finite(a: np.ndarray) -> np.ndarray:
+    """``a`` with NaN and infinities (dead pixels) set to 0."""
+    return np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+
+
 def _u8(grey: np.ndarray) -> np.ndarray:
-    return np.asarray(np.clip(grey * 255.0 + 0.5, 0, 255), dtype=np.uint8)
+    return np.asarray(np.clip(_finite(grey) * 255.0 + 0.5, 0, 255), dtype=np.uint8)
 
 
 def _resize(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -330,9 +351,10 @@ class TakeSource:
         self._frames: OrderedDict[tuple[int, int], _TakeFrame] = OrderedDict()
         self._feats: OrderedDict[tuple[int, int], _Features] = OrderedDict()
         self._index: dict[int, _Index] = {}
-        self._fits: OrderedDict[tuple[int, int], tuple[np.ndarray, int]] = OrderedDict()
-        self._last: dict[int, tuple[np.ndarray, int]] = {}
-        self._base: dict[int, float] = {}  # band residual of the latest feature fit, per take
+        # per take frame: the homography features gave, its inliers, band residual, gain/offset
+        self._fits: OrderedDict[
+            tuple[int, int], tuple[np.ndarray, int, float, tuple[np.ndarray, np.ndarray]]
+        ] = OrderedDict()
         self._orb = cv2.ORB_create(  # type: ignore[attr-defined]
             self.options.features, nlevels=5, fastThreshold=10
         )
@@ -346,6 +368,8 @@ class TakeSource:
             take.close()
         self._frames.clear()
         self._feats.clear()
+        self._index.clear()
+        self._fits.clear()
 
     def __enter__(self) -> TakeSource:
         return self
@@ -433,8 +457,6 @@ class TakeSource:
             self._feats.clear()
             self._index.clear()
             self._fits.clear()
-            self._last.clear()
-            self._base.clear()
         return f, m.astype(bool)
 
     def _target(self, frame: np.ndarray, hole: np.ndarray) -> _Target | None:
@@ -443,7 +465,7 @@ class TakeSource:
         ws, s = _fit(w, h, opt.align_long_side)
         ss, _ = _fit(w, h, PHOTO_LONG_SIDE)
         work = _resize(frame, ws)
-        work_grey = _grey(work)
+        work_grey = _finite(_grey(work))  # dead (NaN) pixels must not poison features
         k = max(3, 2 * round(4 * s) + 1)
         work_hole = cv2.dilate(
             (_resize(hole.astype(np.float32), ws) > 0).astype(np.uint8), np.ones((k, k), np.uint8)
@@ -463,8 +485,14 @@ class TakeSource:
         band_roi = cv2.dilate(hole_roi.astype(np.uint8), kb).astype(bool) & ~hole_roi
         if not band_roi.any():
             return None
-        roi = frame[y0:y1, x0:x1]
-        plate = (~hole_roi).astype(np.float32)
+        roi = frame[y0:y1, x0:x1].copy()  # the caller fills the frame in place later
+        finite = np.isfinite(roi[:, :, 0] + roi[:, :, 1] + roi[:, :, 2])
+        if not finite.all():  # dead pixels are neither plate nor compared
+            roi[~finite] = 0.0
+            band_roi &= finite
+            if not band_roi.any():
+                return None
+        plate = (~hole_roi & finite).astype(np.float32)
         plate_blur = cv2.GaussianBlur(plate, (0, 0), 1.0)
         roi_blur = _plate_blur(roi, plate, plate_blur)
         g = _grey(roi_blur)
@@ -559,7 +587,8 @@ class TakeSource:
         frames = np.unique(np.round(np.linspace(0, take.frames - 1, n)).astype(int))
         thumbs = np.zeros((len(frames), ts[1], ts[0]), np.float32)
         for k, j in enumerate(frames):
-            thumbs[k] = cv2.GaussianBlur(_resize(_grey(self._read(ti, int(j))), ts), (0, 0), 1.0)
+            grey = _finite(_grey(self._read(ti, int(j))))
+            thumbs[k] = cv2.GaussianBlur(_resize(grey, ts), (0, 0), 1.0)
         idx = _Index(ts, frames, thumbs)
         self._index[ti] = idx
         return idx
@@ -612,45 +641,50 @@ class TakeSource:
     def _evaluate(self, tgt: _Target, ti: int, j: int) -> _Candidate | None:
         """Align, match and check take ``ti``'s frame ``j``; None when it does not fit.
 
-        A homography that fitted this take frame (or this take) before is tried first: on a
-        locked-off setup it still holds, and it is kept when the band's residual is as low
-        as a fresh feature fit gave on this take. Otherwise features are matched.
+        The homography features gave this take frame before is tried first: on a locked-off
+        setup it still holds, and it is kept when ECC would move it by less than a quarter
+        pixel and the band's residual is at most a quarter higher than when it was fitted.
+        Otherwise features are matched.
         """
         tf = self._frame(ti, j, tgt)
-        base = self._base.get(ti)
-        if base is not None:
-            tried: list[np.ndarray] = []
-            for prior in (self._fits.get((ti, j)), self._last.get(ti)):
-                if prior is None or any(np.array_equal(prior[0], h) for h in tried):
-                    continue
-                tried.append(prior[0])
-                cand = self._candidate(tgt, ti, j, tf, prior[0], prior[1])
-                if cand is not None and cand.residual <= max(1.25 * base, base + 0.002):
-                    self._remember(ti, j, cand)
-                    return cand
+        prior = self._fits.get((ti, j))
+        if prior is not None and self.options.refine:
+            hm, inliers, base, photo = prior
+            cand = self._candidate(tgt, ti, j, tf, hm, inliers, photo)
+            if cand is not None and cand.residual <= max(1.25 * base, base + 0.002):
+                return cand
         found = self._homography(tgt, self._features(ti, j, tf))
         if found is None:
             return None
         hw, inliers = found
         cand = self._candidate(tgt, ti, j, tf, _rescale(hw, 1.0 / tgt.scale), inliers)
         if cand is not None:
-            self._base[ti] = cand.residual
-            self._remember(ti, j, cand)
+            self._fits[(ti, j)] = (cand.homography, inliers, cand.residual, cand.photometry)
+            self._fits.move_to_end((ti, j))
+            while len(self._fits) > self.options.cache_features:
+                self._fits.popitem(last=False)
         return cand
 
-    def _remember(self, ti: int, j: int, cand: _Candidate) -> None:
-        self._fits[(ti, j)] = (cand.homography, cand.inliers)
-        self._fits.move_to_end((ti, j))
-        while len(self._fits) > self.options.cache_features:
-            self._fits.popitem(last=False)
-        self._last[ti] = (cand.homography, cand.inliers)
-
     def _candidate(
-        self, tgt: _Target, ti: int, j: int, tf: _TakeFrame, hm: np.ndarray, inliers: int
+        self,
+        tgt: _Target,
+        ti: int,
+        j: int,
+        tf: _TakeFrame,
+        hm: np.ndarray,
+        inliers: int,
+        prior: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> _Candidate | None:
-        """Match and check a take frame warped by ``hm`` (take -> frame, full size)."""
+        """Match and check a take frame warped by ``hm`` (take -> frame, full size).
+
+        Args:
+            prior: The gain/offset found when ``hm`` was fitted, which makes ``hm`` a prior
+                to verify: None is returned if ECC would move it by 0.25 pixel or more (the
+                camera moved since).
+        """
         opt = self.options
-        photo = self._photometry(tgt, tf, _rescale(hm, tgt.small_size[0] / tgt.w))
+        strict = prior is not None
+        photo = prior or self._photometry(tgt, tf, _rescale(hm, tgt.small_size[0] / tgt.w))
         if photo is None:
             return None
         gain, offset = photo
@@ -658,8 +692,11 @@ class TakeSource:
         if chk is None:
             return None
         if opt.refine:
-            h2 = self._refine(tgt, chk, hm)
-            if h2 is not None:
+            refined = self._refine(tgt, chk, hm)
+            if strict and (refined is None or refined[1] >= 0.25):
+                return None
+            if refined is not None and 0.05 <= refined[1] <= 4.0 / tgt.scale:
+                h2 = refined[0]
                 chk2 = self._warp_check(tgt, tf.full, h2, gain, offset)
                 if chk2 is not None and chk2.residual < 0.95 * chk.residual:
                     chk, hm = chk2, h2
@@ -678,9 +715,10 @@ class TakeSource:
             homography=hm,
             gain=gain,
             offset=offset + chk.local,
+            photometry=(gain, offset),
             residual=chk.residual,
             coverage=coverage,
-            score=agree * coverage,
+            score=agree * coverage * float(np.exp(-chk.residual / max(opt.tolerance, 1e-6))),
         )
 
     def _homography(self, tgt: _Target, feats: _Features) -> tuple[np.ndarray, int] | None:
@@ -745,6 +783,8 @@ class TakeSource:
         if len(x) < 200:
             return None
         gain, offset = _robust_affine(x, y)
+        if not (np.isfinite(gain).all() and np.isfinite(offset).all()):
+            return None
         if np.any(gain < 0.5) or np.any(gain > 2.0):
             return None
         return gain, offset
@@ -763,13 +803,18 @@ class TakeSource:
             borderMode=cv2.BORDER_CONSTANT,
             borderValue=_NAN4,
         )
-        inb = np.isfinite(roi[:, :, 0])  # the border is NaN in every channel
+        inb = np.isfinite(roi[:, :, 0] + roi[:, :, 1] + roi[:, :, 2])  # NaN border, dead pixels
         roi[~inb] = 0.0
         roi = roi * gain + offset
         band = tgt.band_roi & inb
         if int(band.sum()) < 16:
             return None
-        diff = tgt.roi_blur - _plate_blur(roi, tgt.plate, tgt.plate_blur)
+        if inb.all():
+            take_blur = _plate_blur(roi, tgt.plate, tgt.plate_blur)
+        else:  # nor may the zeros beyond the take's border
+            seen = tgt.plate * inb
+            take_blur = _plate_blur(roi, seen, cv2.GaussianBlur(seen, (0, 0), 1.0))
+        diff = tgt.roi_blur - take_blur
         local = np.median(diff[band], axis=0).astype(np.float32)
         res = _max3(np.abs(diff - local))
         med = float(np.median(res[band]))
@@ -785,13 +830,17 @@ class TakeSource:
             local=local,
         )
 
-    def _refine(self, tgt: _Target, chk: _Check, hm: np.ndarray) -> np.ndarray | None:
+    def _refine(self, tgt: _Target, chk: _Check, hm: np.ndarray) -> tuple[np.ndarray, float] | None:
         """ECC refinement of the take -> frame homography on the agreeing band: a local
         translation (parallax between the hole's depth and the global fit, sub-pixel error).
 
         The warped take is the template and the frame's ROI the input, so the band is an
         input mask (what every OpenCV 4.x accepts). A translation only: a thin band does not
         constrain more, and affine or projective ECC on it diverges.
+
+        Returns:
+            The refined homography and how far it moves the ROI (full-size pixels), or None
+            when the band is too small or ECC does not converge.
         """
         y0, y1, x0, x1 = tgt.box
         rh, rw = y1 - y0, x1 - x0
@@ -815,11 +864,8 @@ class TakeSource:
         except cv2.error:
             return None
         dx, dy = float(we[0, 2]) / e, float(we[1, 2]) / e
-        shift = float(np.hypot(dx, dy))
-        if shift < 0.05 or shift > 4.0 / tgt.scale:  # nothing to gain, or ECC wandered off
-            return None
         h2 = _translate(dx, dy) @ hm
-        return h2 / h2[2, 2]
+        return h2 / h2[2, 2], float(np.hypot(dx, dy))
 
     # -- all candidates ------------------------------------------------------------------
 
@@ -851,8 +897,8 @@ class TakeSource:
             off[sel] = off_sel
             off = cv2.dilate(off, np.ones((5, 5), np.uint8)).astype(bool)
             c.valid &= ~(off & hole)
+            c.score *= float((c.valid & hole).sum()) / hole_n / max(c.coverage, 1e-9)
             c.coverage = float((c.valid & hole).sum()) / hole_n
-            c.score = c.agree * c.coverage
 
     def _match_record(self, index: int, c: _Candidate) -> TakeMatch:
         return TakeMatch(
@@ -976,7 +1022,7 @@ class _ShotFrames:
         path: Path,
         fps: str,
         start: int,
-        size: tuple[int, int],
+        size: tuple[int, int] | None,
         src_space: str | None,
         dst_space: str | None,
     ) -> None:
@@ -989,15 +1035,13 @@ class _ShotFrames:
         self._reader: MediaReader | None = None
 
     def __call__(self, i: int) -> np.ndarray:
-        from rushes.media import open_media
-        from rushes.project.settings import parse_rate
-
         if self._reader is None:
             self._reader = open_media(self.path, fps=parse_rate(self.fps))
-        img = self._reader.read(self.start + i, size=self.size)
+        size = self.size
+        if size is not None and size == (self._reader.info.width, self._reader.info.height):
+            size = None
+        img = self._reader.read(self.start + i, size=size)
         if self.src_space and self.dst_space and self.src_space != self.dst_space:
-            from rushes.color import convert
-
             img = convert(img, self.src_space, self.dst_space)
         return img
 
@@ -1005,6 +1049,41 @@ class _ShotFrames:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+def take_from_record(
+    record: dict[str, Any], colorspace: str | None = None, long_side: int | None = None
+) -> Take:
+    """A take from a plain record of a shot, so a stored plan opens it without the catalog.
+
+    Args:
+        record: ``name``, ``path`` (the clip), ``start`` and ``end`` (frames of the clip,
+            ``end`` exclusive), and optionally ``fps`` (for sequences) and ``colorspace`` (the
+            clip's input colour space).
+        colorspace: The encoding the shot is filled in; the take is converted to it from its
+            own ``colorspace``. ``None``: the take's own encoding, unconverted.
+        long_side: Read the take with at most this long side (the shot's working size), or
+            full size.
+
+    Raises:
+        FillError: A record missing a key or with an empty range.
+    """
+    try:
+        name, path = str(record["name"]), Path(record["path"])
+        start, end = int(record["start"]), int(record["end"])
+    except (KeyError, TypeError, ValueError):
+        raise FillError(
+            f"take record {record!r} needs name, path, start and end; re-plan the fix"
+        ) from None
+    if end <= start:
+        raise FillError(f"take {name} has no frames ({start}..{end}); re-plan the fix")
+    size = None
+    if long_side is not None and record.get("width") and record.get("height"):
+        size = fit_size(int(record["width"]), int(record["height"]), long_side)
+    reader = _ShotFrames(
+        path, str(record.get("fps") or "24"), start, size, record.get("colorspace"), colorspace
+    )
+    return Take(name=name, frames=end - start, read=reader, closer=reader.close)
 
 
 def takes_for_shot(
@@ -1016,12 +1095,14 @@ def takes_for_shot(
     """The other shots of ``shot``'s camera setup, as takes to fill from.
 
     Call it inside a catalog session (it follows ``shot.setup.shots``); the takes it returns
-    keep only paths and numbers, and open their media lazily on the first read.
+    keep only paths and numbers (:func:`take_from_record`), and open their media lazily on the
+    first read.
 
     Args:
         project: The project (its default colour space and rate).
         shot: The shot being filled.
-        long_side: Read the takes with this long side (as the shot is read), or full size.
+        long_side: Read the takes with at most this long side (as the shot is read), or full
+            size.
         colorspace: The encoding the shot is filled in; takes in another input colour space
             are converted to it. ``None``: the shot's own input colour space.
 
@@ -1029,9 +1110,6 @@ def takes_for_shot(
         One :class:`Take` per other shot of the setup, by name; empty when the shot has no
         setup. Close them (or the :class:`TakeSource` holding them) when done.
     """
-    from rushes.media import fit_size
-    from rushes.ops.frames import shot_colorspace
-
     setup = shot.setup
     if setup is None:
         return []
@@ -1039,19 +1117,21 @@ def takes_for_shot(
     target = colorspace or shot_colorspace(shot, default)
     takes: list[Take] = []
     for other in sorted(setup.shots, key=lambda s: s.name):
-        if other.id == shot.id or other.frames <= 0:
+        if other is shot or (shot.id is not None and other.id == shot.id) or other.frames <= 0:
             continue
         clip = other.clip
-        reader = _ShotFrames(
-            Path(clip.path),
-            clip.fps or project.settings.fps,
-            other.start,
-            fit_size(clip.width, clip.height, long_side),
-            shot_colorspace(other, default),
-            target,
-        )
-        takes.append(Take(name=other.name, frames=other.frames, read=reader, closer=reader.close))
+        record = {
+            "name": other.name,
+            "path": clip.path,
+            "fps": clip.fps or project.settings.fps,
+            "start": other.start,
+            "end": other.end,
+            "width": clip.width,
+            "height": clip.height,
+            "colorspace": shot_colorspace(other, default),
+        }
+        takes.append(take_from_record(record, target, long_side))
     return takes
 
 
-__all__ = ["Take", "TakeMatch", "TakeOptions", "TakeSource", "takes_for_shot"]
+__all__ = ["Take", "TakeMatch", "TakeOptions", "TakeSource", "take_from_record", "takes_for_shot"]
