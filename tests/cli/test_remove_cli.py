@@ -174,6 +174,7 @@ def test_remove_user_mistakes_are_one_line(film: dict[str, Any], tmp_path: Path)
         (["--mask", str(tmp_path / "missing.png")], "missing.png"),
         (["--shapes", str(bad_json)], "bad.json"),
         (["--wires"], "--region"),
+        (["--mask", str(small), "--track"], "--shapes"),
         ([], "--mask"),
     ]
     for args, needle in cases:

@@ -22,7 +22,14 @@ from rushes.color import GRADING_SPACE, convert
 from rushes.color.ocio import config
 from rushes.errors import RushesError
 from rushes.guard import Region, check_matte_on_faces, performer_regions, protect_map
-from rushes.matte import Matte, ShapeMatte, open_matte, open_matte_images, parse_shapes
+from rushes.matte import (
+    Matte,
+    ShapeMatte,
+    UnionMatte,
+    open_matte_images,
+    parse_shapes,
+    track_shapes,
+)
 from rushes.matte.base import sample_indices
 from rushes.matte.images import ImageMatte
 from rushes.matte.wires import find_wire_shapes, parse_region
@@ -79,6 +86,10 @@ class Remove(Operation):
             raise RushesError("--wires needs --region x,y,w,h: the rough area the wires are in")
         if p.region and not p.wires:
             raise RushesError("--region goes with --wires")
+        if p.track and not p.shapes:
+            raise RushesError("--track needs --shapes: draw the shapes to track on one frame")
+        if p.key is not None and not p.track:
+            raise RushesError("--key goes with --track (the frame the shapes were drawn on)")
         clip = shot.clip
         width, height, frames = int(clip.width), int(clip.height), shot.frames
         space = shot_colorspace(shot, project.settings.color.input_colorspace)
@@ -97,8 +108,6 @@ class Remove(Operation):
         if p.shapes:
             drawn = parse_shapes(Path(p.shapes), frames=frames)
             if p.track:
-                from rushes.matte import track_shapes
-
                 drawn = track_shapes(drawn, shot_frames(), frames, p.key)
             artifacts["shapes.json"] = drawn.to_json().encode()
             files["shapes"] = {"source": p.shapes, "file": "shapes.json", "tracked": p.track}
@@ -282,11 +291,7 @@ def _matte_from(
         if key in files:
             shapes = parse_shapes(text(files[key]["file"]), frames=frames)
             parts.append(ShapeMatte(shapes, width, height, frames, dilate=dilate, name=key))
-    if len(parts) == 1:
-        return parts[0]
-    from rushes.matte import UnionMatte
-
-    return UnionMatte(parts)
+    return parts[0] if len(parts) == 1 else UnionMatte(parts)
 
 
 def _sibling_takes(shot: Shot, project: Project) -> list[dict[str, Any]]:
@@ -321,4 +326,4 @@ def _open_takes(plan: Plan) -> Any:
     return TakeSource(takes, shot_frames=int(r["frames"])) if takes else None
 
 
-__all__ = ["Remove", "RemoveParams", "open_matte"]
+__all__ = ["Remove", "RemoveParams"]
