@@ -70,7 +70,9 @@ def push_pull(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     w = np.clip(np.nan_to_num(known.astype(np.float32)), 0.0, 1.0)
     if not np.any(w > 0):
         return np.zeros_like(values, dtype=np.float32)
-    v = np.where(w[:, :, None] > 0, np.nan_to_num(v), 0.0).astype(np.float32)  # ignore unknowns
+    v = np.where(w[:, :, None] > 0, v, 0.0).astype(np.float32)  # ignore unknowns
+    if not np.isfinite(v.sum()):
+        v = np.nan_to_num(v)
     levels: list[tuple[np.ndarray, np.ndarray]] = []
     col, wt = v, w
     while True:

@@ -405,9 +405,10 @@ def _temporal(
             if hit.any():
                 j = idx[hit]
                 wt = np.float32(1.0 / k)
-                acc[j] += wt * gather(win.frames[u], px[hit], py[hit])
+                hx, hy = px[hit], py[hit]
+                acc[j] += wt * gather(win.frames[u], hx, hy)
                 wsum[j] += wt
-                energy[j] += wt * wt * bilinear_weight_energy(px[hit], py[hit])
+                energy[j] += wt * wt * bilinear_weight_energy(hx, hy)
                 dist[j] = np.minimum(dist[j], k)
                 got[hit] += 1
             alive = inside & (got < opt.hits)
