@@ -66,3 +66,7 @@ class MatteError(RushesError):
 
 class TrackLostError(MatteError):
     """A shape drawn on one frame could not be followed to another frame of the shot."""
+
+
+class NotLockedOffError(RushesError):
+    """The camera moves: a clean plate by temporal voting needs a locked-off shot."""

@@ -35,7 +35,7 @@ import OpenImageIO as oiio
 from rushes.analysis.motion import estimate_motion
 from rushes.atomic import atomic_path, write_bytes_atomic
 from rushes.color import WORKING_SPACE, convert
-from rushes.errors import MediaError, RushesError
+from rushes.errors import MediaError, NotLockedOffError, RushesError
 from rushes.media import open_media
 from rushes.ops.frames import shot_colorspace
 from rushes.project import Project, Shot
@@ -82,10 +82,6 @@ MEMORY_MB = 512
 
 BLOCK_MB = 48
 """Working set of one block of rows."""
-
-
-class NotLockedOffError(RushesError):
-    """The camera moves: a clean plate by temporal voting needs a locked-off shot."""
 
 
 # --------------------------------------------------------------------------------------------
