@@ -59,9 +59,8 @@ COLUMNS: dict[What, tuple[str, ...]] = {
         "shot",
         "to",
         "status",
+        "summary",
         "confidence",
-        "exposure_stops",
-        "method",
         "created_by",
     ),
 }

@@ -88,7 +88,22 @@ def proposal_row(p: Proposal) -> dict[str, Any]:
         "confidence": r.get("confidence"),
         "exposure_stops": r.get("exposure_stops"),
         "method": r.get("method"),
+        "summary": _summary(p.op, p.params or {}, r),
     }
+
+
+def _summary(op: str, params: dict[str, Any], r: dict[str, Any]) -> str:
+    """One line saying what a proposal does, for listings."""
+    if op == "match":
+        return f"to {params.get('to')}, {float(r.get('exposure_stops') or 0):+.2f} stops"
+    if op == "remove":
+        matte = ", ".join(sorted(r.get("matte") or {}))
+        takes = len(r.get("takes") or [])
+        cover = 100 * float(r.get("coverage") or 0)
+        return f"{matte} matte, {cover:.2f}% of frame, {takes} other take(s)"
+    if "sigma_mean" in r:
+        return f"grain sigma {float(r['sigma_mean']):.4f}"
+    return ""
 
 
 def list_proposals(project: Project) -> list[dict[str, Any]]:
