@@ -97,3 +97,33 @@ def test_region_without_wires_flag_is_refused(takes: dict[str, Any]) -> None:
         shot = query.find_shot(s, TAKE1)
         with pytest.raises(RushesError, match="--wires"):
             Remove().plan(shot, RemoveParams(region="0,0,10,10"), project)
+
+
+def test_tracked_shapes_are_stored_keyed_on_every_frame(
+    takes: dict[str, Any], tmp_path: Path
+) -> None:
+    """A polygon drawn on frame 3 over the rig is tracked through the (locked-off) take: the
+    proposal stores it keyed on every frame, where it stays put."""
+    import json
+
+    project: Project = takes["project"]
+    ys, xs = np.nonzero(takes["mask"])
+    box = [[int(xs.min()), int(ys.min())], [int(xs.max()), int(ys.min())],
+           [int(xs.max()), int(ys.max())], [int(xs.min()), int(ys.max())]]  # fmt: skip
+    h, w = takes["mask"].shape
+    path = tmp_path / "rig.json"
+    path.write_text(
+        json.dumps(
+            {"version": 1, "width": w, "height": h,
+             "shapes": [{"name": "rig", "type": "polygon", "keys": {"3": box}}]}
+        )
+    )  # fmt: skip
+    with project.session() as s:
+        shot = query.find_shot(s, TAKE1)
+        plan = Remove().plan(shot, RemoveParams(shapes=str(path), track=True, key=3), project)
+    stored = json.loads(plan.artifacts["shapes.json"])
+    keys = stored["shapes"][0]["keys"]
+    assert sorted(int(k) for k in keys) == list(range(N))
+    for k in keys.values():
+        assert np.abs(np.asarray(k, float) - np.asarray(box, float)).max() < 1.0
+    assert plan.result["matte"]["shapes"]["tracked"] is True
