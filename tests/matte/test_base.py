@@ -55,12 +55,13 @@ def test_check_index_rejects_outside_frames() -> None:
         m.mask(-1)
 
 
-def test_validate_names_the_empty_frame() -> None:
+def test_validate_allows_some_empty_frames_not_all() -> None:
     Stripes().validate()
+    Stripes(frames=9, empty_at=4).validate(sample=9)  # the object left the frame on frame 4
     with pytest.raises(MatteError) as e:
-        Stripes(frames=9, empty_at=4).validate(sample=9)
+        StaticMatte(np.zeros((20, 40), np.float32), frames=5).validate()
     msg = str(e.value)
-    assert "frame 4" in msg and "empty" in msg and "\n" not in msg
+    assert "empty on every frame" in msg and "frame 0" in msg and "\n" not in msg
     assert isinstance(e.value, RushesError)
 
 

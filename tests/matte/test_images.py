@@ -178,8 +178,11 @@ def test_empty_and_full_masks_fail_validation_naming_the_frame(tmp_path: Path) -
     for k in range(5):
         m = disc(20) if k != 3 else np.zeros((H, W), np.float32)
         write_png8(tmp_path / "seq" / f"{k:04d}.png", m)
-    matte = open_matte_images(tmp_path / "seq" / "%04d.png", W, H, 5)
-    with pytest.raises(MatteError, match=r"0003\.png: the mask of frame 3 is empty"):
+        write_png8(tmp_path / "none" / f"{k:04d}.png", np.zeros((H, W), np.float32))
+    # the object may leave the frame (frame 3), but a matte empty everywhere removes nothing
+    open_matte_images(tmp_path / "seq" / "%04d.png", W, H, 5).validate(sample=5)
+    matte = open_matte_images(tmp_path / "none" / "%04d.png", W, H, 5)
+    with pytest.raises(MatteError, match=r"0000\.png: the mask is empty on every frame"):
         matte.validate(sample=5)
     full = write_png8(tmp_path / "full.png", np.ones((H, W), np.float32))
     with pytest.raises(MatteError, match="covers 100% of the frame"):
@@ -209,3 +212,10 @@ def test_reads_lazily_with_a_tiny_cache(tmp_path: Path, monkeypatch: pytest.Monk
     matte.mask(4)  # evicted by now: read again
     assert len(reads) == 9
     assert len(matte._cache) <= 2
+
+
+def test_an_existing_file_named_like_a_pattern_is_one_matte(tmp_path: Path) -> None:
+    """Shot names hold '#' (B002C001_230116_R2CD#2): a matte file named after one is a file."""
+    path = write_png8(tmp_path / "B002C001_230116_R2CD#2_matte.png", disc(10))
+    matte = open_matte_images(path, W, H, 4)
+    assert matte.mask(3).max() == 1.0

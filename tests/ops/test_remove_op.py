@@ -127,3 +127,79 @@ def test_tracked_shapes_are_stored_keyed_on_every_frame(
     for k in keys.values():
         assert np.abs(np.asarray(k, float) - np.asarray(box, float)).max() < 1.0
     assert plan.result["matte"]["shapes"]["tracked"] is True
+
+
+def _box(t: int, h: int, w: int) -> np.ndarray:
+    m = np.zeros((h, w), np.uint8)
+    x = 180 + 4 * t  # in the bright half
+    cv2.rectangle(m, (x, 70), (x + 30, 110), 255, -1)
+    return m
+
+
+def test_scene_linear_plates_get_their_own_grain_back(tmp_path: Path) -> None:
+    """A linear EXR plate (fill in ACEScct, grain measured on the linear frames): the grain
+    added to the fill is the plate's own (1 % relative), not a linear sigma applied in log."""
+    from rushes.media import write_exr_sequence
+    from tests.conftest import textured
+
+    h, w, n, sig = 180, 320, 16, 0.01
+    rng = np.random.default_rng(0)
+    frames = []
+    for t in range(n):
+        base = textured(h, w, 3, t) * 0.5 + 0.02
+        base[:, w // 2 :] *= 8.0  # the right half bright, as linear highlights are
+        f = base * (1 + sig * rng.standard_normal(base.shape).astype(np.float32))
+        f[_box(t, h, w) > 0] = 0.001
+        frames.append(f)
+    write_exr_sequence(frames, tmp_path / "seq" / "A005C001_261121_R5AB.%04d.exr", fps=Fraction(24))
+    (tmp_path / "m").mkdir()
+    for t in range(n):
+        m = cv2.dilate(_box(t, h, w), np.ones((7, 7), np.uint8))
+        cv2.imwrite(str(tmp_path / "m" / f"m.{t:04d}.png"), m)
+    project = Project.init(tmp_path / "film", fps="24")
+    assert ingest(project, [tmp_path / "seq"], workers=1).ok
+    renders = {}
+    for regrain in (True, False):
+        with project.session() as s:
+            shot = query.find_shot(s, "A005C001_261121_R5AB")
+            params = RemoveParams(mask=str(tmp_path / "m" / "m.%04d.png"), regrain=regrain)
+            plan = Remove().plan(shot, params, project)
+        assert plan.result["fill_space"] != plan.result["source_space"]  # filled in log
+        out = tmp_path / f"out{regrain}"
+        render_proposal(project, save_plan(project, plan), "exr", out)
+        renders[regrain] = sorted(out.glob("A005*.exr"))
+    rel = []
+    for t, (a, b) in enumerate(zip(renders[True], renders[False], strict=True)):
+        ga = oiio.ImageBuf(str(a)).get_pixels(oiio.FLOAT)
+        gb = oiio.ImageBuf(str(b)).get_pixels(oiio.FLOAT)
+        inside = _box(t, h, w) > 0
+        inside[:, : w // 2] = False
+        if inside.any():
+            rel.append(float(np.std((ga[inside] - gb[inside]) / gb[inside])))
+    added = float(np.mean(rel))
+    assert 0.002 < added < 0.03, added  # the plate's grain is 1 % relative
+
+
+def test_clip_numbered_mattes_give_the_second_shot_its_own(
+    tmp_path: Path, h264_two_shots: Path
+) -> None:
+    """Mattes delivered for the whole clip (one per clip frame) are read from the shot's own
+    frames; a sequence longer than the shot but not the clip is refused."""
+    project = Project.init(tmp_path / "film", fps="24")
+    assert ingest(project, [h264_two_shots], workers=1).ok
+    whole, short = tmp_path / "whole", tmp_path / "short"
+    whole.mkdir()
+    short.mkdir()
+    for k in range(60):
+        m = np.zeros((180, 320), np.uint8)
+        cv2.rectangle(m, (10 + 4 * k, 20), (30 + 4 * k, 60), 255, -1)
+        cv2.imwrite(str(whole / f"c.{1001 + k}.png"), m)
+        if k < 45:
+            cv2.imwrite(str(short / f"c.{1001 + k}.png"), m)
+    with project.session() as s:
+        second = next(x for x in query.list_shots(s) if x.start == 30)
+        plan = Remove().plan(second, RemoveParams(mask=str(whole / "c.####.png")), project)
+        assert plan.artifacts["matte/00000.png"] == whole / "c.1031.png"
+        assert plan.artifacts["matte/00029.png"] == whole / "c.1060.png"
+        with pytest.raises(RushesError, match="45 files but the shot has 30 frames"):
+            Remove().plan(second, RemoveParams(mask=str(short / "c.####.png")), project)

@@ -107,13 +107,19 @@ class Matte(ABC):
     def validate(self, sample: int = 9) -> None:
         """Check a few frames (``sample`` of them, spread over the shot) are usable masks.
 
+        A matte may be empty on some frames (a boom that dips in for part of the shot), not on
+        every sampled one.
+
         Raises:
-            MatteError: a sampled frame's mask is empty (nothing to remove) or covers more than
-                90 % of the frame (nothing left to fill from); the message names the frame.
+            MatteError: every sampled frame's mask is empty (nothing to remove), or one covers
+                more than 90 % of the frame (nothing left to fill from); the message names the
+                frame.
         """
         if self.frames <= 0:
             raise MatteError(f"{self.name}: the shot has no frames")
-        for i in sample_indices(self.frames, sample):
+        empty = []
+        picks = sample_indices(self.frames, sample)
+        for i in picks:
             m = self.mask(i)
             if m.shape != (self.height, self.width):
                 raise MatteError(
@@ -121,17 +127,20 @@ class Matte(ABC):
                     f"the shot is {self.width}x{self.height}; give a mask of the shot's size"
                 )
             on = float(np.count_nonzero(m >= ON_LEVEL)) / m.size
-            if on == 0.0:
-                raise MatteError(
-                    f"{self.describe(i)}: the mask of frame {i} is empty (nothing to remove); "
-                    "check the mask covers what to remove on that frame (white = remove)"
-                )
+            if not np.any(m > 0):
+                empty.append(i)
             if on > FULL_COVERAGE:
                 raise MatteError(
                     f"{self.describe(i)}: the mask of frame {i} covers {on:.0%} of the frame, "
                     "nothing left to fill from; white must mark only what to remove "
                     "(an inverted mask?)"
                 )
+        if len(empty) == len(picks):
+            i = empty[0]
+            raise MatteError(
+                f"{self.describe(i)}: the mask is empty on every frame checked ({len(picks)}, "
+                f"from frame {i}): nothing to remove; white marks what to remove"
+            )
 
 
 def mask_bbox(mask: np.ndarray) -> tuple[int, int, int, int] | None:

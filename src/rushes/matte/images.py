@@ -233,16 +233,27 @@ def _folder_sequence(folder: Path) -> tuple[str, str, int]:
     return prefix, suffix, pad
 
 
-def open_matte_images(spec: str | Path, width: int, height: int, frames: int) -> ImageMatte:
+def open_matte_images(
+    spec: str | Path,
+    width: int,
+    height: int,
+    frames: int,
+    clip_start: int = 0,
+    clip_frames: int | None = None,
+) -> ImageMatte:
     """Open a mask image or a sequence of them as the matte of a shot.
 
     Args:
         spec: One image (``mask.png``: the same matte on every frame), a sequence pattern
             (``mattes/%04d.png``, ``mattes/name.####.png``) or a folder holding one numbered
-            sequence. Frame ``k`` of the shot is the file numbered ``first + k``.
+            sequence. Frame ``k`` of the shot is the file numbered ``first + k``; a sequence
+            with one file per frame of the whole clip is read from the shot's own frames
+            (``first + clip_start + k``).
         width: Shot width in pixels (the masks must have this size).
         height: Shot height in pixels.
         frames: Number of frames of the shot.
+        clip_start: Where the shot starts in its clip (a clip holding several shots).
+        clip_frames: Frames of the whole clip, when the shot is part of one.
 
     Returns:
         A lazy matte; nothing but the first file's header is read here.
@@ -261,12 +272,12 @@ def open_matte_images(spec: str | Path, width: int, height: int, frames: int) ->
     path = Path(spec)
     name = path.name
     m = _PRINTF.search(name) or _HASHES.search(name)
+    if path.is_file():  # an existing file is one matte, even with # or % in its name
+        return ImageMatte(path, width, height, frames, str(path))
     if m is None:
         if path.is_dir():
             prefix, suffix, pad = _folder_sequence(path)
             folder = path
-        elif path.is_file():
-            return ImageMatte(path, width, height, frames, str(path))
         else:
             raise MatteError(f"mask {path}: no such file; give a mask image or a pattern")
     else:
@@ -279,6 +290,15 @@ def open_matte_images(spec: str | Path, width: int, height: int, frames: int) ->
     if not found:
         raise MatteError(f"mask {spec}: no files match this pattern in {folder}")
     first = min(found)
+    if clip_frames is not None and clip_start > 0:
+        if len(found) == clip_frames:  # mattes of the whole clip: take the shot's own
+            first += clip_start
+        elif len(found) > frames:
+            raise MatteError(
+                f"mask {spec}: the sequence holds {len(found)} files but the shot has {frames} "
+                f"frames (clip frames {clip_start}-{clip_start + frames - 1} of {clip_frames}); "
+                "give the shot's mattes, or one per frame of the whole clip"
+            )
     files: dict[int, Path] = {}
     for k in range(frames):
         f = found.get(first + k)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from rushes.color import Lut3d, read_cube, write_cube
 from rushes.errors import NotFoundError
 from rushes.ops.base import Plan
 from rushes.project import Project, Proposal
-from rushes.project.atomic import write_bytes_atomic
+from rushes.project.atomic import atomic_path, write_bytes_atomic
 
 
 def artifact_dir(project: Project, proposal_id: int) -> Path:
@@ -43,6 +44,10 @@ def save_plan(project: Project, plan: Plan) -> int:
                 write_cube(folder / name, obj)
             elif isinstance(obj, bytes):
                 write_bytes_atomic(folder / name, obj)
+            elif isinstance(obj, Path):  # a file copied in (a user's matte), streamed
+                target = folder / name
+                with atomic_path(target) as tmp, obj.open("rb") as src, tmp.open("wb") as dst:
+                    shutil.copyfileobj(src, dst)
             else:
                 raise TypeError(f"artifact {name}: cannot store a {type(obj).__name__}")
         project.audit(

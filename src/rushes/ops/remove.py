@@ -86,6 +86,8 @@ class Remove(Operation):
             raise RushesError("--wires needs --region x,y,w,h: the rough area the wires are in")
         if p.region and not p.wires:
             raise RushesError("--region goes with --wires")
+        if p.dilate and not (p.shapes or p.wires):
+            raise RushesError("--dilate grows shapes and found wires; draw the mask file wider")
         if p.track and not p.shapes:
             raise RushesError("--track needs --shapes: draw the shapes to track on one frame")
         if p.key is not None and not p.track:
@@ -103,7 +105,9 @@ class Remove(Operation):
                     yield _display(f, space)
 
         if p.mask:
-            images = open_matte_images(p.mask, width, height, frames)
+            images = open_matte_images(
+                p.mask, width, height, frames, clip_start=start, clip_frames=int(clip.frames)
+            )
             files["mask"] = {"source": p.mask, "files": _copy_mattes(images, artifacts)}
         if p.shapes:
             drawn = parse_shapes(Path(p.shapes), frames=frames)
@@ -199,21 +203,22 @@ class Remove(Operation):
                 first_index=0,
             ):
                 out = filled.frame
+                if fill_space != colorspace:
+                    out = convert(out, fill_space, colorspace)
                 if grain is not None and filled.stats.masked:
+                    # in the clip's own encoding, where the grain was measured; under a soft
+                    # matte the plate's share carries its own grain too
                     m = mask_of(idx)
                     out = regrain(
                         out,
                         grain,
-                        mask=m,
-                        existing=filled.grain_kept,
+                        existing=(1.0 - m) ** 2 + m**2 * filled.grain_kept,
                         rng=np.random.default_rng([start + idx, 7]),
                     )
                 st = filled.stats.to_dict()
                 for key in totals:
                     totals[key] += int(st[key])
                 per_frame.append(st)
-                if fill_space != colorspace:
-                    out = convert(out, fill_space, colorspace)
                 buf.append(out)
                 idx += 1
                 if len(buf) == 8:
@@ -250,13 +255,13 @@ def _copy_mattes(images: ImageMatte, artifacts: dict[str, Any]) -> list[str]:
     paths = {images.file(k) for k in range(images.frames)}
     if len(paths) == 1:
         src = paths.pop()
-        artifacts[f"matte{src.suffix.lower()}"] = src.read_bytes()
+        artifacts[f"matte{src.suffix.lower()}"] = src
         return [f"matte{src.suffix.lower()}"]
     names = []
     for k in range(images.frames):
         src = images.file(k)
         name = f"matte/{k:05d}{src.suffix.lower()}"
-        artifacts[name] = src.read_bytes()
+        artifacts[name] = src
         names.append(name)
     return names
 
@@ -280,13 +285,12 @@ def _matte_from(
     parts: list[Matte] = []
     if "mask" in files:
         names = files["mask"]["files"]
-        if isinstance(store, Path):
-            spec = str(store / names[0]) if len(names) == 1 else str(store / "matte" / "%05d")
-            if len(names) > 1:
-                spec += Path(names[0]).suffix
-            parts.append(open_matte_images(spec, width, height, frames))
+        paths = [store / n if isinstance(store, Path) else Path(store[n]) for n in names]
+        source = str(files["mask"]["source"])
+        if len(paths) == 1:
+            parts.append(ImageMatte(paths[0], width, height, frames, source))
         else:
-            parts.append(open_matte_images(files["mask"]["source"], width, height, frames))
+            parts.append(ImageMatte(dict(enumerate(paths)), width, height, frames, source))
     for key in ("shapes", "wires"):
         if key in files:
             shapes = parse_shapes(text(files[key]["file"]), frames=frames)
