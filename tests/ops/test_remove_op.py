@@ -3,6 +3,7 @@ with the pixels another take of the same setup photographed (fidelity before syn
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from rushes.ops.proposals import save_plan
 from rushes.ops.remove import Remove, RemoveParams
 from rushes.ops.render import render_proposal
 from rushes.project import Project, query
-from tests.conftest import read_frames
+from tests.conftest import read_frames, run_rushes
 
 TAKE1 = "A004C001_261121_R4AB"
 TAKE2 = "A004C002_261121_R4AB"
@@ -87,8 +88,11 @@ def test_without_takes_it_is_synthesized_and_says_so(takes: dict[str, Any], tmp_
     with project.session() as s:
         shot = query.find_shot(s, TAKE1)
         plan = Remove().plan(shot, RemoveParams(mask=str(takes["matte"]), takes=False), project)
-    prov = render_proposal(project, save_plan(project, plan), "exr", tmp_path / "out")
-    assert prov["fill"]["synthesized"] > 0.9
+    pid = save_plan(project, plan)
+    r = run_rushes("render", str(pid), "-o", str(tmp_path / "out"), "--json", cwd=project.root)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["fill"]["synthesized"] > 0.9
+    assert "never photographed" in r.stderr  # not silent: the render says so
 
 
 def test_region_without_wires_flag_is_refused(takes: dict[str, Any]) -> None:
@@ -104,8 +108,6 @@ def test_tracked_shapes_are_stored_keyed_on_every_frame(
 ) -> None:
     """A polygon drawn on frame 3 over the rig is tracked through the (locked-off) take: the
     proposal stores it keyed on every frame, where it stays put."""
-    import json
-
     project: Project = takes["project"]
     ys, xs = np.nonzero(takes["mask"])
     box = [[int(xs.min()), int(ys.min())], [int(xs.max()), int(ys.min())],

@@ -13,6 +13,9 @@ from rushes.cli.common import console, err_console, open_project, print_json
 from rushes.ops.proposals import parse_proposal_id
 from rushes.ops.render import render_proposal
 
+SYNTH_WARN = 0.02
+"""Warn when more than this share of a removal's matte had to be synthesized."""
+
 
 class Format(StrEnum):
     """Render formats."""
@@ -35,6 +38,15 @@ def render(
         task = bar.add_task("rendering", total=None)
         prov = render_proposal(
             project, pid, fmt.value, output, progress=lambda n: bar.advance(task, n)
+        )
+    fill = prov.get("fill") or {}
+    if fill.get("synthesized", 0) > SYNTH_WARN:
+        frames = [f["index"] for f in fill.get("frames", []) if f.get("spatial")]
+        err_console.print(
+            f"[yellow]warning:[/] {100 * fill['synthesized']:.1f}% of the matte's pixels were "
+            f"never photographed and were synthesized (frames {frames[0]}-{frames[-1]}, "
+            "0-based in the shot); review them, or give another take of the setup",
+            highlight=False,
         )
     if as_json:
         print_json(prov)
