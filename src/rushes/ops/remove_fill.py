@@ -116,7 +116,7 @@ class _Window:
     frames: dict[int, np.ndarray] = field(default_factory=dict)
     masks: dict[int, np.ndarray] = field(default_factory=dict)
     bad: dict[int, np.ndarray] = field(default_factory=dict)
-    flow_in: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    flow_in: dict[int, Future[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
     pairs: dict[int, Future[tuple[np.ndarray, np.ndarray]]] = field(default_factory=dict)
 
     def fwd(self, i: int) -> np.ndarray:
@@ -257,9 +257,12 @@ def _add(
     win.masks[i] = mask
     need = (mask > 0).astype(np.uint8)
     win.bad[i] = cv2.dilate(need, np.ones((3, 3), np.uint8)).astype(bool)
-    win.flow_in[i] = flow_image(frame, mask, grid)
-    if i - 1 in win.flow_in:  # flow runs beside the fill (OpenCV releases the GIL)
-        win.pairs[i] = pool.submit(est.pair, win.flow_in[i - 1], win.flow_in[i])
+    # flow input and flow run beside the fill (OpenCV releases the GIL); one worker runs the
+    # tasks in order, so a pair's two inputs are done when it starts
+    win.flow_in[i] = pool.submit(flow_image, frame, mask, grid)
+    if i - 1 in win.flow_in:
+        a, b = win.flow_in[i - 1], win.flow_in[i]
+        win.pairs[i] = pool.submit(lambda: est.pair(a.result(), b.result()))
 
 
 def _bbox(a: np.ndarray) -> tuple[int, int, int, int] | None:
