@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import tempfile
 import time
@@ -32,6 +31,9 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import footage_root
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO / "src") not in sys.path:  # run from a checkout without an installed package
@@ -53,12 +55,6 @@ WHITE_FRAMES = (4, 2, 4)  # a dip to white: frames mixing up to white, white, mi
 SPAN_RANGE = (44, 76)  # frames taken from each clip (inclusive range)
 MAX_START = 360  # latest first frame of a span (bounds decode time on long clips)
 ANALYSIS_WIDTH = 256  # our detector's analysis size (long side of a 16:9 edit)
-
-
-def footage_root() -> Path:
-    """The shared footage folder: ``$RUSHES_FOOTAGE`` or ``shared/footage`` beside the repo."""
-    env = os.environ.get("RUSHES_FOOTAGE")
-    return Path(env) if env else REPO.parent / "shared" / "footage"
 
 
 # --------------------------------------------------------------------------------------------
@@ -470,22 +466,6 @@ def format_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_json_atomic(path: Path, payload: Any) -> None:
-    """Write JSON to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=1)
-            fh.flush()
-            os.fchmod(fh.fileno(), 0o644)
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _mean(edits: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for name in edits[0]["methods"]:
@@ -595,7 +575,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  seed {e['seed']} {ours} missed {miss['kind']} at {miss['frame']}")
         for fp in s["false_positives"]:
             print(f"  seed {e['seed']} {ours} false {fp['kind']} at {fp['frame']}")
-    write_json_atomic(args.output, report)
+    from rushes.atomic import write_text_atomic
+
+    write_text_atomic(args.output, json.dumps(report, indent=1))
     print(f"wrote {args.output}")
     return 0
 

@@ -280,9 +280,11 @@ def run_clip(clip: ClipFrames, grade: Grade, peers: Peers) -> dict[str, Any]:
     from rushes.ops.match_estimate import apply_match, estimate_match
 
     ref_cct = _ungraded_cct(clip.ref, clip.space)
-    shot_cct = [grade.apply(f) for f in _ungraded_cct(clip.shot, clip.space)]
+    plain_cct = _ungraded_cct(clip.shot, clip.space)
+    shot_cct = [grade.apply(f) for f in plain_cct]
     truth = [_small(f) for f in clip.shot]
-    small_cct = [grade.apply(f) for f in _ungraded_cct(truth, clip.space)]
+    truth_cct = _ungraded_cct(truth, clip.space)
+    small_cct = [grade.apply(f) for f in truth_cct]
 
     t0, c0 = time.perf_counter(), time.process_time()
     result = estimate_match(shot_cct, ref_cct)
@@ -293,8 +295,8 @@ def run_clip(clip: ClipFrames, grade: Grade, peers: Peers) -> dict[str, Any]:
     clipped = float(np.mean([np.any(f >= 1.0, axis=-1).mean() for f in graded]))
     # The same match without a grade: how far the halves differ on their own (exposure drift,
     # content) plus our estimation error; no method can be expected to do better.
-    drift = estimate_match(_ungraded_cct(clip.shot, clip.space), ref_cct)
-    plain = _display([apply_match(f, drift) for f in _ungraded_cct(truth, clip.space)], clip.space)
+    drift = estimate_match(plain_cct, ref_cct)
+    plain = _display([apply_match(f, drift) for f in truth_cct], clip.space)
     errors: dict[str, np.ndarray] = {
         "rushes": delta_e(ours, truth, clip.space),
         "none": delta_e(graded, truth, clip.space),
@@ -444,7 +446,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ratio = ours / summary[best_peer_name][0]
     headers = ["clip", "method", "conf", "lut", *methods, "best peer", "est s"]
     print()
-    print("Mean ΔE2000 per clip (display-encoded, the 5 graded second-half frames)")
+    print(f"Mean ΔE2000 per clip (display-encoded, the {SAMPLES} graded second-half frames)")
     print(table(headers, rows))
     print()
     print("Pooled over all clips")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,9 @@ RESULTS = REPO / "benchmarks" / "results"
 
 
 def footage_root() -> Path:
-    """``RUSHES_FOOTAGE`` or ``../shared/footage`` beside the repo."""
-    return Path(os.environ.get("RUSHES_FOOTAGE", REPO.parent / "shared" / "footage"))
+    """``RUSHES_FOOTAGE`` (when set and not empty) or ``../shared/footage`` beside the repo."""
+    env = os.environ.get("RUSHES_FOOTAGE")
+    return Path(env) if env else REPO.parent / "shared" / "footage"
 
 
 def manifest() -> dict[str, dict[str, Any]]:
@@ -35,12 +35,10 @@ def machine() -> dict[str, Any]:
 
 def write_result(name: str, data: dict[str, Any]) -> Path:
     """Write ``benchmarks/results/<name>.json`` atomically."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    from rushes.atomic import write_text_atomic  # late: bench_boundaries may add src/ first
+
     path = RESULTS / f"{name}.json"
-    fd, tmp = tempfile.mkstemp(dir=RESULTS, prefix=f".{name}.")
-    with os.fdopen(fd, "w") as f:
-        json.dump({"machine": machine(), **data}, f, indent=2, default=str)
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps({"machine": machine(), **data}, indent=2, default=str))
     return path
 
 

@@ -28,6 +28,8 @@ import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from rushes.matte.base import mask_bbox
+
 SSIM_MARGIN = 8  # context around the mask's box for SSIM's 7x7 windows
 RING_PX = 8  # width of the plate ring around the mask for grain_match
 
@@ -64,13 +66,15 @@ def _se_sum(pred: np.ndarray, truth: np.ndarray, m: np.ndarray) -> tuple[float, 
 
 
 def _box(m: np.ndarray, margin: int) -> tuple[slice, slice] | None:
-    ys, xs = np.nonzero(m)
-    if ys.size == 0:
+    """The mask's bounding box grown by ``margin`` (clipped to the frame), as slices."""
+    bbox = mask_bbox(m)
+    if bbox is None:
         return None
+    x, y, bw, bh = bbox
     h, w = m.shape
     return (
-        slice(max(0, ys.min() - margin), min(h, ys.max() + margin + 1)),
-        slice(max(0, xs.min() - margin), min(w, xs.max() + margin + 1)),
+        slice(max(0, y - margin), min(h, y + bh + margin)),
+        slice(max(0, x - margin), min(w, x + bw + margin)),
     )
 
 

@@ -17,7 +17,7 @@ def test_rank_drift_uses_the_median_and_flags_the_odd_one() -> None:
     assert drifts[0].shot == "d" and drifts[0].delta_e > 10
     assert all(d.delta_e < 2 for d in drifts[1:])
     assert np.allclose(centre, [50, 0.5, 0])
-    assert hero in (0, 1, 2)
+    assert hero == 0  # the shot closest to the median look (ΔE 0.74 vs 1.23, 1.59)
     assert drifts[0].delta_e_setup is not None
 
 

@@ -16,6 +16,7 @@ from rushes.ingest.ale import (
     read_ale,
     write_ale,
 )
+from tests.ingest.conftest import write_encoded
 
 # Shaped like an ALE from an ALEXA/Silverstack dailies pass: the standard Avid heading, a
 # trailing tab after the column names and after each row, a blank line between sections.
@@ -40,14 +41,8 @@ DAY01 = (
 )
 
 
-def _write(tmp_path: Path, text: str, name: str = "day01.ale", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
 def test_read_real_world_ale(tmp_path: Path) -> None:
-    ale = read_ale(_write(tmp_path, DAY01))
+    ale = read_ale(write_encoded(tmp_path, DAY01, "day01.ale"))
     assert ale.heading == {
         "FIELD_DELIM": "TABS",
         "VIDEO_FORMAT": "1080",
@@ -89,15 +84,15 @@ def test_read_real_world_ale(tmp_path: Path) -> None:
 def test_line_end_and_encoding_variants_read_the_same(
     tmp_path: Path, label: str, transform: object, encoding: str
 ) -> None:
-    expected = read_ale(_write(tmp_path, DAY01, "plain.ale"))
+    expected = read_ale(write_encoded(tmp_path, DAY01, "plain.ale"))
     assert callable(transform)
-    variant = read_ale(_write(tmp_path, transform(DAY01), f"{label}.ale", encoding))
+    variant = read_ale(write_encoded(tmp_path, transform(DAY01), f"{label}.ale", encoding))
     assert variant == expected
 
 
 def test_windows_1252_text(tmp_path: Path) -> None:
     text = DAY01.replace("good for performance", "café scene, 50% ND")
-    ale = read_ale(_write(tmp_path, text, encoding="cp1252"))
+    ale = read_ale(write_encoded(tmp_path, text, "day01.ale", encoding="cp1252"))
     assert ale.rows[0]["Comments"] == "café scene, 50% ND"
 
 
@@ -107,7 +102,7 @@ def test_short_rows_are_padded_and_trailing_tabs_dropped(tmp_path: Path) -> None
         "A001C001\t1\n"
         "A001C002\t1\t2\t\t\t\n"
     )
-    ale = read_ale(_write(tmp_path, text))
+    ale = read_ale(write_encoded(tmp_path, text, "day01.ale"))
     assert ale.rows == [
         {"Name": "A001C001", "Scene": "1", "Take": ""},
         {"Name": "A001C002", "Scene": "1", "Take": "2"},
@@ -115,7 +110,9 @@ def test_short_rows_are_padded_and_trailing_tabs_dropped(tmp_path: Path) -> None
 
 
 def test_no_data_section_is_an_empty_ale(tmp_path: Path) -> None:
-    ale = read_ale(_write(tmp_path, "Heading\nFIELD_DELIM\tTABS\n\nColumn\nName\tTape\n"))
+    ale = read_ale(
+        write_encoded(tmp_path, "Heading\nFIELD_DELIM\tTABS\n\nColumn\nName\tTape\n", "day01.ale")
+    )
     assert ale.columns == ["Name", "Tape"]
     assert ale.rows == []
 
@@ -162,7 +159,7 @@ def test_no_data_section_is_an_empty_ale(tmp_path: Path) -> None:
 def test_malformed_ale_raises_naming_the_file(
     tmp_path: Path, label: str, text: str, needle: str
 ) -> None:
-    path = _write(tmp_path, text, f"{label}.ale")
+    path = write_encoded(tmp_path, text, f"{label}.ale")
     with pytest.raises(MetadataError) as info:
         read_ale(path)
     message = str(info.value)
@@ -186,7 +183,7 @@ def test_missing_file(tmp_path: Path) -> None:
 
 
 def test_round_trip(tmp_path: Path) -> None:
-    original = read_ale(_write(tmp_path, DAY01))
+    original = read_ale(write_encoded(tmp_path, DAY01, "day01.ale"))
     out = tmp_path / "out" / "copy.ale"
     out.parent.mkdir()
     write_ale(out, original)
@@ -269,7 +266,7 @@ def test_write_refuses_what_would_break_the_ale(tmp_path: Path, ale: AleFile, ne
 
 
 def test_clip_metadata_mapping(tmp_path: Path) -> None:
-    records = ale_clip_metadata(read_ale(_write(tmp_path, DAY01)))
+    records = ale_clip_metadata(read_ale(write_encoded(tmp_path, DAY01, "day01.ale")))
     assert len(records) == 3
     first = records[0]
     assert first == ClipMetadata(
@@ -346,7 +343,9 @@ def test_tape_only_ale() -> None:
 
 
 def test_clip_metadata_without_name_column_raises(tmp_path: Path) -> None:
-    path = _write(tmp_path, "Heading\nFIELD_DELIM\tTABS\n\nColumn\nScene\tTake\n\nData\n1\t1\n")
+    path = write_encoded(
+        tmp_path, "Heading\nFIELD_DELIM\tTABS\n\nColumn\nScene\tTake\n\nData\n1\t1\n", "day01.ale"
+    )
     with pytest.raises(MetadataError) as info:
         ale_clip_metadata(read_ale(path))
     message = str(info.value)
@@ -356,7 +355,7 @@ def test_clip_metadata_without_name_column_raises(tmp_path: Path) -> None:
 
 
 def test_bad_fps_raises(tmp_path: Path) -> None:
-    path = _write(tmp_path, DAY01.replace("FPS\t23.976", "FPS\tfast"))
+    path = write_encoded(tmp_path, DAY01.replace("FPS\t23.976", "FPS\tfast"), "day01.ale")
     with pytest.raises(MetadataError, match="heading FPS") as info:
         ale_clip_metadata(read_ale(path))
     assert str(path) in str(info.value)

@@ -9,6 +9,7 @@ import pytest
 from rushes.errors import MetadataError
 from rushes.ingest.ale import ClipMetadata
 from rushes.ingest.sheet import match_metadata, read_sheet
+from tests.ingest.conftest import write_encoded
 
 CAMERA_REPORT = (
     "Clip Name,Scene,Take,Cam,Roll,TC In,TC Out,FPS,Lens,Notes\n"
@@ -18,14 +19,8 @@ CAMERA_REPORT = (
 )
 
 
-def _write(tmp_path: Path, text: str, name: str = "sheet.csv", encoding: str = "utf-8") -> Path:
-    path = tmp_path / name
-    path.write_bytes(text.encode(encoding))
-    return path
-
-
 def test_read_comma_sheet(tmp_path: Path) -> None:
-    records = read_sheet(_write(tmp_path, CAMERA_REPORT))
+    records = read_sheet(write_encoded(tmp_path, CAMERA_REPORT, "sheet.csv"))
     assert [r.clip_name for r in records] == [
         "A001C003_230115_R1AB",
         "A001C004_230115_R1AB",
@@ -52,7 +47,7 @@ def test_semicolon_sheet_with_bom_crlf_and_decimal_comma(tmp_path: Path) -> None
         "A001C003_230115_R1AB;12A;3;A;A001;10:21:33:12;23,976;très bien;;\r\n"
         'A001C004_230115_R1AB;12A;4;A;A001;10:24:10:00;23,976;"a; b";;\r\n'
     )
-    records = read_sheet(_write(tmp_path, text))
+    records = read_sheet(write_encoded(tmp_path, text, "sheet.csv"))
     assert len(records) == 2
     first = records[0]
     assert (first.clip_name, first.scene, first.take, first.camera, first.reel) == (
@@ -76,7 +71,7 @@ def test_tab_sheet_cp1252_with_title_rows(tmp_path: Path) -> None:
         "File Name\tScene\tTake\tDescription\n"
         "A001C003_230115_R1AB.mxf\t12A\t3\tdolly in, café\n"
     )
-    (record,) = read_sheet(_write(tmp_path, text, encoding="cp1252"))
+    (record,) = read_sheet(write_encoded(tmp_path, text, "sheet.csv", encoding="cp1252"))
     assert record.clip_name == "A001C003_230115_R1AB"
     assert record.source_file == "A001C003_230115_R1AB.mxf"
     assert record.camera == "A"  # parsed from the name
@@ -92,7 +87,7 @@ def test_script_supervisor_sheet_with_short_names(tmp_path: Path) -> None:
         "\n"
         "12A/2,12A,1,B001,C001,Y,\n"
     )
-    records = read_sheet(_write(tmp_path, text))
+    records = read_sheet(write_encoded(tmp_path, text, "sheet.csv"))
     assert [(r.clip_name, r.reel, r.camera) for r in records] == [
         ("C003", "A001", "A"),
         ("C004", "A001", "A"),
@@ -103,13 +98,13 @@ def test_script_supervisor_sheet_with_short_names(tmp_path: Path) -> None:
 
 def test_duplicate_and_unnamed_headers(tmp_path: Path) -> None:
     text = "Name,Notes,Notes,,Take\nA001C001,one,two,three,1\n"
-    (record,) = read_sheet(_write(tmp_path, text))
+    (record,) = read_sheet(write_encoded(tmp_path, text, "sheet.csv"))
     assert record.extra == {"Notes": "one", "Notes (2)": "two", "column 4": "three"}
     assert record.take == "1"
 
 
 def test_no_clip_column_says_what_it_found(tmp_path: Path) -> None:
-    path = _write(tmp_path, "Scene;Take;Lens\n12A;3;35mm\n")
+    path = write_encoded(tmp_path, "Scene;Take;Lens\n12A;3;35mm\n", "sheet.csv")
     with pytest.raises(MetadataError) as info:
         read_sheet(path)
     message = str(info.value)
@@ -120,14 +115,14 @@ def test_no_clip_column_says_what_it_found(tmp_path: Path) -> None:
 
 
 def test_too_many_values_names_the_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "Clip,Take\nA001C001,1\nA001C002,2,stray\n")
+    path = write_encoded(tmp_path, "Clip,Take\nA001C001,1\nA001C002,2,stray\n", "sheet.csv")
     with pytest.raises(MetadataError, match="line 3") as info:
         read_sheet(path)
     assert str(path) in str(info.value)
 
 
 def test_bad_fps_names_the_line(tmp_path: Path) -> None:
-    path = _write(tmp_path, "Clip,FPS\nA001C001,24\nA001C002,fast\n")
+    path = write_encoded(tmp_path, "Clip,FPS\nA001C001,24\nA001C002,fast\n", "sheet.csv")
     with pytest.raises(MetadataError, match="line 3") as info:
         read_sheet(path)
     assert str(path) in str(info.value)
@@ -135,7 +130,7 @@ def test_bad_fps_names_the_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["", "\n\n", ",,,\n"])
 def test_empty_sheet(tmp_path: Path, text: str) -> None:
-    path = _write(tmp_path, text)
+    path = write_encoded(tmp_path, text, "sheet.csv")
     with pytest.raises(MetadataError, match="empty") as info:
         read_sheet(path)
     assert str(path) in str(info.value)
@@ -239,6 +234,6 @@ def test_exact_match_wins_over_camera_roll_match() -> None:
 
 
 def test_match_records_read_from_a_sheet(tmp_path: Path) -> None:
-    records = read_sheet(_write(tmp_path, CAMERA_REPORT))
+    records = read_sheet(write_encoded(tmp_path, CAMERA_REPORT, "sheet.csv"))
     found = match_metadata(records, "/media/day01/B001C001_230115_R7QD.mov", "B001")
     assert found is not None and found.camera == "B" and found.extra["Lens"] == "85mm"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -33,3 +34,13 @@ def test_early_break_stops_the_thread() -> None:
         if x == 5:
             break
     assert threading.active_count() == before
+
+
+def test_early_close_does_not_wait_on_a_full_queue() -> None:
+    # the producer has read everything and waits to queue the end marker behind a full queue
+    gen = prefetch(iter(range(3)), depth=2)  # 0 taken, 1 and 2 fill the queue
+    assert next(gen) == 0
+    time.sleep(0.3)
+    t0 = time.perf_counter()
+    gen.close()
+    assert time.perf_counter() - t0 < 1.0  # the join would time out after 5 s if it hung

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from rushes.atomic import write_text_atomic
 from rushes.errors import ProjectError, ProjectNotFoundError
 from rushes.project import AuditEvent, Project, parse_rate
-from rushes.project.atomic import write_text_atomic
 
 
 def test_init_open_find(tmp_path: Path) -> None:

@@ -70,8 +70,9 @@ import cv2
 import numpy as np
 
 from rushes.analysis.boundaries import Boundary, BoundaryDetector, check_finite
+from rushes.analysis.color_stats import REC709_LUMA
 
-_LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)  # Rec.709 weights
+_LUMA = REC709_LUMA[0]  # (3,) Rec.709 luma weights
 _HIST_BINS = (16, 4, 4)  # hue, saturation, value
 _HIST_LEN = 16 * 3 * 4 + 4
 _GAMMA = np.float32(2.2)  # display encoding to approximate linear light

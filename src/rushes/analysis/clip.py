@@ -22,7 +22,7 @@ from rushes.analysis.boundaries import Boundary, make_detector
 from rushes.media.prefetch import prefetch
 from rushes.media.reader import MediaReader, fit_size
 
-LUMA = np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+LUMA = color_stats.REC709_LUMA[0]  # (3,) Rec.709 luma weights
 FRAME_FIELDS: tuple[str, ...] = (*color_stats.FRAME_FIELDS, "focus", *motion.MOTION_FIELDS)
 MAX_THUMB_CANDIDATES = 32
 SIGNATURE_FRAMES = 3

@@ -131,18 +131,7 @@ def check_frame(frame: Any, name: str = "frame") -> np.ndarray:
     arr = np.asarray(frame)
     if arr.ndim != 3 or arr.shape[2] != 3:
         raise ValueError(f"{name} has shape {arr.shape}; give an RGB image of shape (H, W, 3)")
-    if arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise ValueError(f"{name} is {arr.shape[1]}x{arr.shape[0]}; give at least 2x2 pixels")
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(
-            f"{name} has dtype {arr.dtype}; give float32 code values in [0, 1] "
-            "(divide 8-bit images by 255)"
-        )
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    # the sum is NaN/inf as soon as one sample is; one pass instead of isfinite + all
-    if not math.isfinite(float(cv2.sumElems(arr.reshape(arr.shape[0], -1))[0])):
-        raise ValueError(f"{name} holds NaN or infinite values; give finite code values in [0, 1]")
-    return arr
+    return _check_pixels(arr, name)
 
 
 def check_gray(gray: Any, name: str = "gray") -> np.ndarray:
@@ -165,6 +154,11 @@ def check_gray(gray: Any, name: str = "gray") -> np.ndarray:
     if arr.ndim != 2:
         hint = " (convert RGB with rgb_to_luma)" if arr.ndim == 3 else ""
         raise ValueError(f"{name} has shape {arr.shape}; give a 2-D (H, W) image{hint}")
+    return _check_pixels(arr, name)
+
+
+def _check_pixels(arr: np.ndarray, name: str) -> np.ndarray:
+    """Size, dtype and finiteness checks shared by :func:`check_frame` and :func:`check_gray`."""
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ValueError(f"{name} is {arr.shape[1]}x{arr.shape[0]}; give at least 2x2 pixels")
     if not np.issubdtype(arr.dtype, np.floating):
@@ -173,7 +167,9 @@ def check_gray(gray: Any, name: str = "gray") -> np.ndarray:
             "(divide 8-bit images by 255)"
         )
     arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not math.isfinite(float(cv2.sumElems(arr)[0])):
+    # the sum is NaN/inf as soon as one sample is; one pass instead of isfinite + all.
+    # Viewed single-channel (H, W*C) so sumElems' first entry covers every sample.
+    if not math.isfinite(float(cv2.sumElems(arr.reshape(arr.shape[0], -1))[0])):
         raise ValueError(f"{name} holds NaN or infinite values; give finite code values in [0, 1]")
     return arr
 
@@ -199,10 +195,6 @@ def rgb_to_luma(frame: np.ndarray) -> np.ndarray:
         return: ``(H, W)`` float32 in [0, 1].
     """
     arr = check_frame(frame)
-    return _luma(arr)
-
-
-def _luma(arr: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.transform(arr, REC709_LUMA)).reshape(arr.shape[:2])
 
 
@@ -260,6 +252,8 @@ def _percentiles(hist: np.ndarray, qs: np.ndarray) -> np.ndarray:
 
 
 _P_FRAME = np.array([0.01, 0.50, 0.99])
+_P_SHOT = np.array([0.01, 0.05, 0.50, 0.95, 0.99])
+_P_SHOT_KEYS = ("p01", "p05", "p50", "p95", "p99")
 
 _scratch_local = threading.local()
 
@@ -470,7 +464,7 @@ class ShotColorAccumulator:
                 "mean_rgb": [0.0, 0.0, 0.0],
                 "luma_mean": 0.0,
                 "luma_std": 0.0,
-                "luma_percentiles": {k: 0.0 for k in ("p01", "p05", "p50", "p95", "p99")},
+                "luma_percentiles": dict.fromkeys(_P_SHOT_KEYS, 0.0),
                 "histograms": {k: list(zeros) for k in ("r", "g", "b", "luma")},
                 "clip_low": 0.0,
                 "clip_high": 0.0,
@@ -480,7 +474,7 @@ class ShotColorAccumulator:
             }
         luma_mean = self._luma_sum / n
         luma_var = max(self._luma_sq_sum / n - luma_mean**2, 0.0)
-        pct = _percentiles(self._luma_hist, np.array([0.01, 0.05, 0.50, 0.95, 0.99]))
+        pct = _percentiles(self._luma_hist, _P_SHOT)
         luma64 = self._luma_hist.reshape(HIST_BINS, LUMA_BINS // HIST_BINS).sum(axis=1)
         clip_low = self._clip_low / n
         clip_high = self._clip_high / n
@@ -497,8 +491,7 @@ class ShotColorAccumulator:
             "luma_mean": round(luma_mean, 6),
             "luma_std": round(math.sqrt(luma_var), 6),
             "luma_percentiles": {
-                k: round(float(v), 6)
-                for k, v in zip(("p01", "p05", "p50", "p95", "p99"), pct, strict=True)
+                k: round(float(v), 6) for k, v in zip(_P_SHOT_KEYS, pct, strict=True)
             },
             "histograms": {
                 "r": frac(self._rgb_hist[0]),

@@ -294,6 +294,12 @@ def _spread(x: np.ndarray) -> float:
     return float(np.quantile(np.abs(x - np.median(x)), 0.75)) / 1.1503
 
 
+def _moving_average(x: np.ndarray, win: int) -> np.ndarray:
+    """Centred moving average over ``win`` samples, edges padded by repetition (same length)."""
+    pad = win // 2
+    return np.convolve(np.pad(x, (pad, win - 1 - pad), mode="edge"), np.ones(win) / win, "valid")
+
+
 def summarize_motion(rows: np.ndarray, fps: float | None = None) -> dict[str, Any]:
     """Classify the camera move of a shot from its :func:`estimate_motion` rows.
 
@@ -362,10 +368,7 @@ def summarize_motion(rows: np.ndarray, fps: float | None = None) -> dict[str, An
     sx, sy, sz = _spread(vx), _spread(vy), _spread(vz)
     shake = math.hypot(sx, sy)
     win = min(SMOOTH_FRAMES, m)
-    kernel = np.ones(win) / win
-    pad = win // 2
-    smooth_x = np.convolve(np.pad(vx, (pad, win - 1 - pad), mode="edge"), kernel, "valid")
-    smooth_y = np.convolve(np.pad(vy, (pad, win - 1 - pad), mode="edge"), kernel, "valid")
+    smooth_x, smooth_y = _moving_average(vx, win), _moving_average(vy, win)
     jitter = math.sqrt(float(np.mean((vx - smooth_x) ** 2 + (vy - smooth_y) ** 2)))
     speed = float(np.mean(np.hypot(smooth_x, smooth_y)))
 

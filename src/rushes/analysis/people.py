@@ -52,7 +52,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from rushes.analysis.color_stats import check_frame
+from rushes.analysis.color_stats import REC709_LUMA, check_frame
 
 __all__ = [
     "BODY_LONG_SIDE",
@@ -240,8 +240,7 @@ def _confirmed(gray: np.ndarray, box: Sequence[int]) -> bool:
 
 def _faces(gray8: np.ndarray, profiles: bool) -> list[Detection]:
     out: list[Detection] = []
-    img = _resize_long(gray8, FACE_LONG_SIDE)
-    img = cv2.equalizeHist(img)
+    img = cv2.equalizeHist(_resize_long(gray8, FACE_LONG_SIDE))
     h, w = img.shape
     if min(h, w) >= MIN_FACE_PX:
         boxes, hits = _cascade(_FRONTAL).detectMultiScale2(
@@ -256,8 +255,7 @@ def _faces(gray8: np.ndarray, profiles: bool) -> list[Detection]:
             if n >= FRONTAL_SURE_NEIGHBORS or _confirmed(img, box):
                 out.append(_make("face", box, w, h, 1.0 - math.exp(-float(n) / 10.0)))
     if profiles:
-        img = _resize_long(gray8, PROFILE_LONG_SIDE)
-        img = cv2.equalizeHist(img)
+        img = cv2.equalizeHist(_resize_long(gray8, PROFILE_LONG_SIDE))
         h, w = img.shape
         if min(h, w) >= MIN_FACE_PX:
             for mirrored in (False, True):
@@ -324,7 +322,7 @@ def detect_people(
         frame: ``(H, W, 3)`` float32 RGB display code values in [0, 1].
     """
     arr = check_frame(frame)
-    luma = cv2.transform(arr, np.array([[0.2126, 0.7152, 0.0722]], np.float32))
+    luma = cv2.transform(arr, REC709_LUMA)
     gray8 = np.asarray(cv2.convertScaleAbs(luma, alpha=255.0)).reshape(arr.shape[:2])
     found: list[Detection] = []
     if faces:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -42,3 +43,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print one error line to stderr and exit."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def spinner(message: str, *, quiet: bool = False) -> AbstractContextManager[object]:
+    """A spinner with ``message`` on stderr while the block runs.
+
+    Shown only when stderr is a terminal and ``quiet`` is false (e.g. ``quiet=as_json``);
+    otherwise the block just runs.
+    """
+    if quiet or not err_console.is_terminal:
+        return nullcontext()
+    return err_console.status(message, spinner="dots")

@@ -8,9 +8,9 @@ from typing import Annotated
 import cv2
 import typer
 
+from rushes.atomic import write_bytes_atomic
 from rushes.cli.common import console, fail, open_project, print_json
 from rushes.project import query
-from rushes.project.atomic import write_bytes_atomic
 from rushes.review.sheet import contact_sheet as layout
 
 

@@ -9,10 +9,10 @@ import cv2
 import typer
 from rich.table import Table
 
+from rushes.atomic import write_bytes_atomic
 from rushes.cli.common import console, fail, open_project, print_json
-from rushes.editorial.continuity import rank_drift, shot_look
+from rushes.editorial.continuity import rank_shots
 from rushes.project import query
-from rushes.project.atomic import write_bytes_atomic
 from rushes.review.sheet import contact_sheet
 
 
@@ -33,7 +33,6 @@ def continuity(
         shots = query.list_shots(s, scene)
         if len(shots) < 2:
             fail(f"scene {scene} has {len(shots)} shot(s); continuity needs two or more")
-        looks = [shot_look(project, x) for x in shots]
         hero_idx = None
         if hero is not None:
             h = query.find_shot(s, hero)
@@ -41,12 +40,7 @@ def continuity(
             if h.id not in ids:
                 fail(f"hero {h.name} is not in scene {scene}")
             hero_idx = ids.index(h.id)
-        drifts, centre, k = rank_drift(
-            [x.name for x in shots],
-            [x.setup.name if x.setup else None for x in shots],
-            looks,
-            hero_idx,
-        )
+        drifts, centre, k = rank_shots(project, shots, hero_idx)
         thumbs = {x.name: x.thumbnail for x in shots}
         hero_name = shots[k].name
     flagged = [d for d in drifts if d.delta_e > threshold and d.shot != hero_name]

@@ -8,7 +8,7 @@ import typer
 from rich.progress import Progress
 
 from rushes.cli.common import console, err_console, fail, open_project, print_json
-from rushes.editorial.continuity import rank_drift, shot_look
+from rushes.editorial.continuity import rank_shots
 from rushes.ops.match import Match, MatchParams
 from rushes.ops.proposals import save_plan
 from rushes.project import query
@@ -45,13 +45,7 @@ def match(
                 if ref.id not in {x.id for x in shots}:
                     fail(f"hero {ref.name} is not in scene {scene}")
             else:
-                looks = [shot_look(project, x) for x in shots]
-                _, _, k = rank_drift(
-                    [x.name for x in shots],
-                    [x.setup.name if x.setup else None for x in shots],
-                    looks,
-                )
-                ref = shots[k]
+                ref = shots[rank_shots(project, shots)[2]]
             pairs = [(x.name, ref.name) for x in shots if x.id != ref.id]
         else:
             if shot is None or to is None:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rushes.cli.common import console, err_console, open_project, print_json
+from rushes.cli.common import console, open_project, print_json, spinner
 from rushes.cli.grain import Method
 from rushes.ops.base import Operation
 from rushes.ops.grain import DEFAULT_SAMPLES, Degrain, DegrainParams, Regrain, RegrainParams
@@ -18,10 +18,7 @@ def _propose(project: Project, op: Operation, shot: str, params: Any) -> dict[st
     with project.session() as s:
         target = query.find_shot(s, shot)
         name = target.name
-        if err_console.is_terminal:
-            with err_console.status(f"{op.name}: measuring {name}", spinner="dots"):
-                plan = op.plan(target, params, project)
-        else:
+        with spinner(f"{op.name}: measuring {name}"):
             plan = op.plan(target, params, project)
     pid = save_plan(project, plan)
     r = {k: v for k, v in plan.result.items() if k not in ("profile", "own_profile")}

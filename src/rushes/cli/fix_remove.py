@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rushes.cli.common import console, err_console, fail, open_project, print_json
+from rushes.cli.common import console, open_project, print_json, spinner
 from rushes.ops.proposals import save_plan
 from rushes.ops.remove import Remove, RemoveParams
 from rushes.project import query
@@ -48,10 +48,6 @@ def remove(
 
     Nothing is painted until the proposal is rendered ('rushes render PROPOSAL').
     """
-    if mask is None and shapes is None and not wires:
-        fail("give the matte: --mask FILE|PATTERN, --shapes FILE [--track], or --wires --region")
-    if shapes is not None and not shapes.is_file():
-        fail(f"shape file {shapes} not found")
     project = open_project()
     params = RemoveParams(
         mask=mask,
@@ -68,10 +64,7 @@ def remove(
     with project.session() as s:
         target = query.find_shot(s, shot)
         name = target.name
-        if err_console.is_terminal and not as_json:
-            with err_console.status(f"remove: preparing the matte of {name}", spinner="dots"):
-                plan = Remove().plan(target, params, project)
-        else:
+        with spinner(f"remove: preparing the matte of {name}", quiet=as_json):
             plan = Remove().plan(target, params, project)
     pid = save_plan(project, plan)
     r = plan.result

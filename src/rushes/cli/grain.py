@@ -9,7 +9,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from rushes.cli.common import console, err_console, open_project, print_json
+from rushes.cli.common import console, open_project, print_json, spinner
 from rushes.ops.grain import DEFAULT_SAMPLES, shot_grain
 from rushes.project import query
 
@@ -38,11 +38,7 @@ def grain(
     project = open_project()
     with project.session() as s:
         name = query.find_shot(s, shot).name
-    with (
-        err_console.status(f"measuring the grain of {name}", spinner="dots")
-        if (not as_json and err_console.is_terminal)
-        else _Quiet()
-    ):
+    with spinner(f"measuring the grain of {name}", quiet=as_json):
         profile = shot_grain(project, name, samples, refresh, method.value)
     d = profile.to_dict()
     if as_json:
@@ -76,11 +72,3 @@ def grain(
         "spectrum (DC -> Nyquist): " + " ".join(f"{v:.2f}" for v in np.asarray(radial)),
         highlight=False,
     )
-
-
-class _Quiet:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

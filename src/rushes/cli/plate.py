@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from rushes.cli.common import console, err_console, open_project, print_json
+from rushes.cli.common import console, open_project, print_json, spinner
 from rushes.ops.plate import MAX_FRAMES, MIN_COVERAGE, make_plate
 from rushes.project import query
 
@@ -28,10 +28,7 @@ def plate(
     project = open_project()
     with project.session() as s:
         name = query.find_shot(s, shot).name
-    if not as_json and err_console.is_terminal:
-        with err_console.status(f"plate of {name}", spinner="dots"):
-            report = make_plate(project, name, output, frames, min_coverage)
-    else:
+    with spinner(f"plate of {name}", quiet=as_json):
         report = make_plate(project, name, output, frames, min_coverage)
     if as_json:
         print_json(report)

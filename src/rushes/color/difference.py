@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rushes.color.ocio import convert
+from rushes.color.ocio import STILL_SPACE, convert
 from rushes.errors import ColorError
 
 __all__ = [
@@ -101,7 +101,7 @@ def lab_to_xyz(lab: np.ndarray, white: np.ndarray = D65_WHITE_XYZ) -> np.ndarray
     return r * np.asarray(white, np.float64)
 
 
-def rgb_to_lab(rgb: np.ndarray, space: str = "sRGB Encoded Rec.709 (sRGB)") -> np.ndarray:
+def rgb_to_lab(rgb: np.ndarray, space: str = STILL_SPACE) -> np.ndarray:
     """RGB in any colour space of the config to CIE L*a*b* (D65).
 
     RGB goes through OCIO to linear Rec.709/sRGB primaries (lossless processor), then to XYZ
@@ -217,9 +217,7 @@ def delta_e_2000(
     return out
 
 
-def delta_e_images(
-    a: np.ndarray, b: np.ndarray, space: str = "sRGB Encoded Rec.709 (sRGB)"
-) -> np.ndarray:
+def delta_e_images(a: np.ndarray, b: np.ndarray, space: str = STILL_SPACE) -> np.ndarray:
     """Per-pixel CIEDE2000 between two images in the same encoding.
 
     Args:

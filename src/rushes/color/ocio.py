@@ -148,23 +148,26 @@ def canonical_colorspace(name: str) -> str:
     return found
 
 
+def _match(name: str, choices: list[str]) -> str | None:
+    """``name`` as spelled in ``choices`` (exact first, then case-insensitive), or None."""
+    if name in choices:
+        return name
+    return {c.lower(): c for c in choices}.get(name.lower())
+
+
 def _check_display(display: str) -> str:
     displays = list_displays()
-    if display in displays:
-        return display
-    lower = {d.lower(): d for d in displays}
-    if display.lower() in lower:
-        return lower[display.lower()]
-    raise _unknown("display", display, displays, "list_displays")
+    found = _match(display, displays)
+    if found is None:
+        raise _unknown("display", display, displays, "list_displays")
+    return found
 
 
 def _check_view(display: str, view: str) -> str:
     views = list(config().getViews(display))
-    if view in views:
-        return view
-    lower = {v.lower(): v for v in views}
-    if view.lower() in lower:
-        return lower[view.lower()]
+    found = _match(view, views)
+    if found is not None:
+        return found
     close = difflib.get_close_matches(view, views, n=3, cutoff=0.3)
     hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
     raise ColorError(f"unknown view {view!r} for display {display!r}; {hint}its views are {views}")
@@ -188,12 +191,17 @@ def _display_processor(src: str, display: str, view: str) -> ocio.CPUProcessor:
         )
 
 
-def _run(cpu: ocio.CPUProcessor, rgb: np.ndarray) -> np.ndarray:
-    """Apply a CPU processor to a float32 copy of ``rgb`` (..., 3)."""
+def _rgb_copy(rgb: np.ndarray) -> np.ndarray:
+    """A C-contiguous float32 copy of ``rgb`` (..., 3); ColorError for any other shape."""
     x = np.asarray(rgb)
     if x.ndim == 0 or x.shape[-1] != 3:
         raise ColorError(f"colour conversion got shape {x.shape}; give RGB with a last axis of 3")
-    out = np.array(x, dtype=np.float32, order="C", copy=True)
+    return np.array(x, dtype=np.float32, order="C", copy=True)
+
+
+def _run(cpu: ocio.CPUProcessor, rgb: np.ndarray) -> np.ndarray:
+    """Apply a CPU processor to a float32 copy of ``rgb`` (..., 3)."""
+    out = _rgb_copy(rgb)
     if out.size == 0:
         return out
     if out.ndim >= 3:
@@ -228,10 +236,7 @@ def convert(rgb: np.ndarray, src: str, dst: str, *, fast: bool = False) -> np.nd
     """
     s, d = canonical_colorspace(src), canonical_colorspace(dst)
     if s == d:
-        x = np.asarray(rgb)
-        if x.ndim == 0 or x.shape[-1] != 3:
-            raise ColorError(f"colour conversion got shape {x.shape}; give RGB, last axis 3")
-        return np.array(x, dtype=np.float32, copy=True)
+        return _rgb_copy(rgb)
     return _run(_processor(s, d, fast), rgb)
 
 
@@ -481,7 +486,7 @@ def guess_colorspace(
 
     # 2. float images
     if is_float:
-        if meta.get("acesimagecontainerflag", "").strip() in {"1", "true"}:
+        if meta.get("acesimagecontainerflag", "") in {"1", "true"}:
             return "ACES2065-1"
         chroma = meta.get("chromaticities")
         if chroma:

@@ -101,12 +101,10 @@ def rank_drift(
         given, is the shot closest to the median look.
     """
     labs = np.array([lk["lab"] for lk in looks], np.float64)
-    median = np.median(labs, axis=0)
-    d_median = delta_e_2000(labs, np.broadcast_to(median, labs.shape))
-    centre = median if hero is None else labs[hero]
-    if hero is None:
-        hero = int(np.argmin(d_median))
+    centre = np.median(labs, axis=0) if hero is None else labs[hero]
     d = delta_e_2000(labs, np.broadcast_to(centre, labs.shape))
+    if hero is None:
+        hero = int(np.argmin(d))  # d is the distance from the median here
     by_setup: dict[str | None, list[int]] = {}
     for i, st in enumerate(setups):
         by_setup.setdefault(st, []).append(i)
@@ -129,3 +127,15 @@ def rank_drift(
         )
     drifts.sort(key=lambda x: -x.delta_e)
     return drifts, [float(v) for v in centre], hero
+
+
+def rank_shots(
+    project: Project, shots: Sequence[Shot], hero: int | None = None
+) -> tuple[list[Drift], list[float], int]:
+    """:func:`rank_drift` over catalog shots: their looks (see :func:`shot_look`) and setups."""
+    return rank_drift(
+        [x.name for x in shots],
+        [x.setup.name if x.setup else None for x in shots],
+        [shot_look(project, x) for x in shots],
+        hero,
+    )

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rushes.analysis.clip import ClipAnalysis
+from rushes.atomic import write_bytes_atomic
 from rushes.color import guess_colorspace
 from rushes.ingest.ale import ClipMetadata
 from rushes.ingest.metadata import apply_metadata
 from rushes.ingest.worker import WorkResult
 from rushes.media import MediaInfo
-from rushes.project.atomic import write_bytes_atomic
 from rushes.project.catalog import Clip, Shot
 from rushes.project.workspace import Project
 
@@ -56,7 +56,9 @@ def catalog_new(
     res: WorkResult,
     records: Sequence[ClipMetadata],
     colorspace: str | None = None,
-) -> tuple[Clip, ClipMetadata | None]:
+) -> None:
+    """Catalog one newly analysed clip: its cached tables and thumbnails, then in one
+    transaction the clip (with sheet metadata applied), its shots and the audit event."""
     info: MediaInfo = res.info  # type: ignore[assignment]
     analysis: ClipAnalysis = res.analysis  # type: ignore[assignment]
     per_frame = _write_per_frame(project, res.checksum, analysis)
@@ -94,7 +96,7 @@ def catalog_new(
                 "boundaries": [b.__dict__ for b in analysis.boundaries],
             },
         )
-        rec = apply_metadata(clip, records)
+        apply_metadata(clip, records)
         s.add(clip)
         s.flush()
         n = len(analysis.shots)
@@ -114,4 +116,3 @@ def catalog_new(
                 )
             )
         project.audit("ingest", clip.path, {"checksum": res.checksum, "shots": n}, session=s)
-    return clip, rec

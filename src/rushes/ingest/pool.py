@@ -20,9 +20,9 @@ def run_jobs(jobs: list[Job], workers: int, hook: ProgressHook | None) -> Iterat
     starts in milliseconds; progress comes back over one queue handed over at start.
     """
     if workers <= 1 or len(jobs) <= 1:
+        tick = _Tick(hook) if hook else None
         for job in jobs:
-            q: Any = _Tick(hook)
-            yield run_job(job, q if hook else None)
+            yield run_job(job, tick)
         return
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["rushes.ingest.worker"])
@@ -59,12 +59,13 @@ def _pooled_job(job: Job) -> WorkResult:
 
 
 class _Tick:
-    def __init__(self, hook: ProgressHook | None) -> None:
+    """The progress queue's ``put`` for in-process jobs: calls the hook directly."""
+
+    def __init__(self, hook: ProgressHook) -> None:
         self.hook = hook
 
     def put(self, n: int) -> None:
-        if self.hook:
-            self.hook("frames", n, 0)
+        self.hook("frames", n, 0)
 
 
 def _drain(q: Any, hook: ProgressHook | None) -> None:

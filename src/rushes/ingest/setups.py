@@ -6,15 +6,15 @@ import numpy as np
 from sqlalchemy import select
 
 from rushes.analysis import setups as setup_grouping
-from rushes.project.catalog import Clip, Setup, Shot
+from rushes.project import query
+from rushes.project.catalog import Setup
 from rushes.project.workspace import Project
 
 
 def regroup_setups(project: Project) -> int:
     """Group every shot of the project into camera setups; returns the number of setups."""
     with project.session() as s:
-        shots = s.scalars(select(Shot).join(Clip).order_by(Clip.scene, Clip.name, Shot.index)).all()
-        shots = [sh for sh in shots if sh.signature]
+        shots = [sh for sh in query.list_shots(s) if sh.signature]
         for sh in shots:
             sh.setup_id = None
         s.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import cv2
@@ -26,7 +25,7 @@ class Job:
     long_side: int
     people_every: int
     fps: str
-    decode_threads: int = 0  # 1 when clips run in parallel: one core per clip, no contention
+    decode_threads: int = 0  # FFmpeg decode threads for movies (0: one per core)
 
 
 @dataclass
@@ -84,7 +83,7 @@ def run_job(job: Job, progress: Any = None) -> WorkResult:
             if info.missing:
                 gaps = _ranges(info.missing)
                 warnings.append(f"{info.path}: {len(info.missing)} missing frame(s) {gaps}")
-            tick = (lambda n: progress.put(n)) if progress is not None else None
+            tick = progress.put if progress is not None else None
             analysis = analyze_clip(
                 reader, long_side=job.long_side, people_every=job.people_every, progress=tick
             )
@@ -114,8 +113,3 @@ def _ranges(numbers: list[int]) -> str:
         if n is not None:
             start = prev = n
     return ", ".join(out)
-
-
-def source_name(source: Source) -> str:
-    """Display name of a source (file name or sequence pattern)."""
-    return Path(source.path).name

@@ -341,6 +341,15 @@ class _Piece:
     strength: np.ndarray  # ridge strength per path point
 
 
+def _path_pieces(path: np.ndarray, scale: np.ndarray, strength: np.ndarray) -> list[_Piece]:
+    """A pixel path cut at its kinks, each part with its points' scale and strength."""
+    out: list[_Piece] = []
+    for part in _split_kinks(path):
+        qy, qx = part[:, 1].astype(int), part[:, 0].astype(int)
+        out.append(_Piece(part, scale[qy, qx], strength[qy, qx]))
+    return out
+
+
 def _pieces(
     strength: np.ndarray, scale: np.ndarray, normal: np.ndarray, inside: np.ndarray, hi: float
 ) -> list[_Piece]:
@@ -367,18 +376,14 @@ def _pieces(
         ys, xs = ys_all[starts[lab] : starts[lab + 1]], xs_all[starts[lab] : starts[lab + 1]]
         simple = _monotone_path(ys, xs)
         if simple is not None:  # the common case: a clean curve, no branches
-            for part in _split_kinks(simple):
-                qy, qx = part[:, 1].astype(int), part[:, 0].astype(int)
-                out.append(_Piece(part, scale[qy, qx], strength[qy, qx]))
+            out.extend(_path_pieces(simple, scale, strength))
             continue
         while len(ys) >= MIN_PIECE:  # crossing wires: take the longest path, then the rest
             path = _longest_path(ys, xs)
             if len(path) < MIN_PIECE:
                 break
             py, px = path[:, 1].astype(int), path[:, 0].astype(int)
-            for part in _split_kinks(path):
-                qy, qx = part[:, 1].astype(int), part[:, 0].astype(int)
-                out.append(_Piece(part, scale[qy, qx], strength[qy, qx]))
+            out.extend(_path_pieces(path, scale, strength))
             near = np.zeros((h + 2, w + 2), bool)
             for ddy, ddx in itertools.product((-1, 0, 1), repeat=2):
                 near[py - y + 1 + ddy, px - x + 1 + ddx] = True
@@ -784,22 +789,16 @@ def find_wire_shapes(
         taken: set[int] = set()
         for wr in found:
             pts = _resample(wr.points, vertices)
-            best, best_d = -1, max_move
+            best, best_d, best_flip = -1, max_move, False
             for t, prev in enumerate(last):
                 if t in taken:
                     continue
                 d = float(np.linalg.norm(pts - prev, axis=1).mean())
                 d_rev = float(np.linalg.norm(pts[::-1] - prev, axis=1).mean())
-                if d_rev < d:
-                    d = d_rev
-                if d < best_d:
-                    best, best_d = t, d
+                if min(d, d_rev) < best_d:
+                    best, best_d, best_flip = t, min(d, d_rev), d_rev < d
             if best >= 0:
-                prev = last[best]
-                if (
-                    np.linalg.norm(pts[::-1] - prev, axis=1).mean()
-                    < np.linalg.norm(pts - prev, axis=1).mean()
-                ):
+                if best_flip:  # the wire was found running the other way
                     pts = pts[::-1]
                 tracks[best][i] = pts
                 widths[best].append(wr.width)

@@ -133,7 +133,9 @@ class MovieReader(MediaReader):
         w, h = size if size else (None, None)
         for idx, frame in self._decode(start, stop):
             rgb = frame.reformat(width=w, height=h, format=fmt, interpolation="AREA")
-            yield idx, rgb.to_ndarray().astype(np.float32) * np.float32(scale)
+            out = rgb.to_ndarray().astype(np.float32)
+            out *= np.float32(scale)  # in place: one frame-size allocation, not two
+            yield idx, out
 
     def iter_frames_u8(
         self, start: int = 0, stop: int | None = None, size: Size | None = None

@@ -155,8 +155,8 @@ def _read_file(path: Path) -> np.ndarray:
         raise MediaError(f"{path}: cannot be read as an image ({oiio.geterror() or 'corrupt'})")
     try:
         spec = inp.spec()
-        fmt = "float" if spec.format.basetype in (oiio.HALF, oiio.FLOAT, oiio.DOUBLE) else None
-        pixels = inp.read_image(0, 0, 0, min(spec.nchannels, 3), fmt or oiio.FLOAT)
+        # every source is read as float: integer codes come back scaled to [0, 1]
+        pixels = inp.read_image(0, 0, 0, min(spec.nchannels, 3), oiio.FLOAT)
         if pixels is None:
             raise MediaError(f"{path}: pixels cannot be decoded ({inp.geterror() or 'corrupt'})")
     finally:
@@ -164,10 +164,8 @@ def _read_file(path: Path) -> np.ndarray:
     img = np.asarray(pixels, dtype=np.float32)
     if img.ndim == 2:
         img = img[:, :, None]
-    if img.shape[2] == 1:
-        img = np.repeat(img, 3, axis=2)
-    elif img.shape[2] == 2:
-        img = np.concatenate([img[:, :, :1]] * 3, axis=2)
+    if img.shape[2] < 3:  # grey (or grey + alpha): repeat the grey channel
+        img = np.repeat(img[:, :, :1], 3, axis=2)
     return np.ascontiguousarray(img[:, :, :3])
 
 
@@ -180,8 +178,9 @@ class SequenceReader(MediaReader):
 
     def __init__(self, spec: SequenceSpec | Path, fps: Fraction | None = None) -> None:
         self.spec = spec if isinstance(spec, SequenceSpec) else None
-        files = [self.spec.file(n) for n in self.spec.numbers] if self.spec else [Path(spec)]  # type: ignore[arg-type]
-        self.files = files
+        self.files = (
+            [spec.file(n) for n in spec.numbers] if isinstance(spec, SequenceSpec) else [Path(spec)]
+        )
         self.info = self._probe(fps)
 
     def _probe(self, fps: Fraction | None) -> MediaInfo:

@@ -98,18 +98,17 @@ def _write_movie(
             # transfer is the clip's own encoding and is left untagged)
             cc = stream.codec_context
             cc.colorspace, cc.color_range = 1, 1
+            scale, dtype, rgb_fmt = (
+                (65535.0, np.uint16, "rgb48le") if deep else (255.0, np.uint8, "rgb24")
+            )
             first = True
             for frame in frames:
                 frame = _check(frame)
                 if first:
                     stream.width, stream.height = frame.shape[1], frame.shape[0]
                     first = False
-                if deep:
-                    arr = (np.clip(frame, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-                    vf = av.VideoFrame.from_ndarray(arr, format="rgb48le")
-                else:
-                    arr = (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-                    vf = av.VideoFrame.from_ndarray(arr, format="rgb24")
+                arr = (np.clip(frame, 0.0, 1.0) * scale + 0.5).astype(dtype)
+                vf = av.VideoFrame.from_ndarray(arr, format=rgb_fmt)
                 vf = vf.reformat(format=pix_fmt, dst_colorspace="ITU709", dst_color_range="MPEG")
                 vf.colorspace, vf.color_range = 1, 1
                 for pkt in stream.encode(vf):

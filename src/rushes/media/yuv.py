@@ -16,7 +16,7 @@ _PLANAR_8BIT = frozenset(
     {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p"}
 )
 # AVColorSpace codes
-_BT709, _UNSPECIFIED, _BT470BG, _SMPTE170M = 1, 2, 5, 6
+_BT709, _BT470BG, _SMPTE170M = 1, 5, 6
 # (Kr, Kb) luma coefficients
 _KRKB = {"709": (0.2126, 0.0722), "601": (0.299, 0.114)}
 

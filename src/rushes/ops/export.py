@@ -58,13 +58,8 @@ def export_lut(
             return convert(apply_match(cct, result, fast=False), GRADING_SPACE, src)
 
         domain = src
-    lut = Lut3d.from_function(fn, size=size)
-    lut = Lut3d(
-        table=lut.table,
-        domain_min=lut.domain_min,
-        domain_max=lut.domain_max,
-        title=f"rushes proposal {proposal_id} {row['shot']} ({domain})",
-    )
+    title = f"rushes proposal {proposal_id} {row['shot']} ({domain})"
+    lut = Lut3d.from_function(fn, size=size, title=title)
     write_cube(Path(path), lut)
     project.audit("export", f"proposal {proposal_id}", {"kind": "lut", "path": str(path)})
     return {"path": str(path), "space": domain, "size": size}

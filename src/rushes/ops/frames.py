@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rushes.color import GRADING_SPACE, convert
+from rushes.color import GRADING_SPACE, convert, guess_colorspace
 from rushes.media import fit_size, open_media
 from rushes.project import Shot
 from rushes.project.settings import parse_rate
@@ -14,8 +14,6 @@ from rushes.project.settings import parse_rate
 
 def shot_colorspace(shot: Shot, default: str | None = None) -> str:
     """The clip's input colour space (catalog value, else the project's default, else a guess)."""
-    from rushes.color import guess_colorspace
-
     clip = shot.clip
     if clip.colorspace:
         return clip.colorspace

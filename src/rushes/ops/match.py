@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, ClassVar
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from rushes.color import GRADING_SPACE, Cdl, Lut3d, convert
@@ -67,8 +66,7 @@ class Match(Operation):
             ref_space = shot_colorspace(ref, project.settings.color.input_colorspace)
             ref_frames = sample_frames(ref, params.samples)
             ref_name = ref.name
-        if ref.id == shot.id:
-            pass  # matching a shot to itself is allowed: it proposes the identity
+        # matching a shot to itself is allowed: it proposes the identity
         space = shot_colorspace(shot, project.settings.color.input_colorspace)
         shot_frames = sample_frames(shot, params.samples)
         try:
@@ -125,8 +123,3 @@ def match_result(result: dict[str, Any], lut: Lut3d | None) -> MatchResult:
         method=str(result.get("method", "")),
         stats=dict(result.get("stats", {})),
     )
-
-
-def grade_function(result: MatchResult) -> Any:
-    """The grade as an RGB -> RGB function on ACEScct values (for baking LUTs)."""
-    return lambda rgb: apply_match(np.asarray(rgb, np.float32), result)

@@ -35,6 +35,7 @@ import OpenImageIO as oiio
 from rushes.analysis.motion import estimate_motion
 from rushes.atomic import atomic_path, write_bytes_atomic
 from rushes.color import WORKING_SPACE, convert
+from rushes.color.cdl import LUMA_WEIGHTS
 from rushes.errors import MediaError, NotLockedOffError, RushesError
 from rushes.media import open_media
 from rushes.ops.frames import shot_colorspace
@@ -82,6 +83,9 @@ MEMORY_MB = 512
 
 BLOCK_MB = 48
 """Working set of one block of rows."""
+
+_LUMA = np.asarray(LUMA_WEIGHTS, np.float32)
+"""Rec.709 luma weights, for the motion check."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,7 +155,7 @@ def _tracking_luma(frame: np.ndarray) -> np.ndarray:
     small = cv2.resize(
         frame, (max(2, round(w * s)), max(2, round(h * s))), interpolation=cv2.INTER_AREA
     )
-    luma = small @ np.array([0.2126, 0.7152, 0.0722], np.float32)
+    luma = small @ _LUMA
     return np.clip(luma, 0.0, 1.0).astype(np.float32)
 
 

@@ -8,11 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from rushes.atomic import atomic_path, write_bytes_atomic
 from rushes.color import Lut3d, read_cube, write_cube
 from rushes.errors import NotFoundError
 from rushes.ops.base import Plan
 from rushes.project import Project, Proposal
-from rushes.project.atomic import atomic_path, write_bytes_atomic
 
 
 def artifact_dir(project: Project, proposal_id: int) -> Path:

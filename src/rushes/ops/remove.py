@@ -10,6 +10,7 @@ performers), then tops the fill's grain up to the plate's.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -99,10 +100,14 @@ class Remove(Operation):
         artifacts: dict[str, Any] = {}
         files: dict[str, Any] = {}
 
+        linear = _is_linear(space)
+
         def shot_frames() -> Iterator[np.ndarray]:
+            """The shot in a display-like encoding, for tracking and wire finding."""
             with open_media(path, fps=fps) as reader:
                 for _, f in reader.iter_frames(start, start + frames):
-                    yield _display(f, space)
+                    g = convert(f, space, GRADING_SPACE) if linear else f
+                    yield np.clip(g, 0.0, 1.0)
 
         if p.mask:
             images = open_matte_images(
@@ -142,7 +147,7 @@ class Remove(Operation):
                 "width": width,
                 "height": height,
                 "source_space": space,
-                "fill_space": GRADING_SPACE if _is_linear(space) else space,
+                "fill_space": GRADING_SPACE if linear else space,
                 "coverage": round(float(np.mean(coverage)), 5),
                 "performers": [r.to_dict() for r in regions],
                 "takes": takes,
@@ -173,20 +178,11 @@ class Remove(Operation):
         takes = _open_takes(plan) if plan.params.get("takes") and r.get("takes") else None
         if takes is not None:
             sources.append(takes)
-        first: list[int] = []
 
         def frames() -> Iterator[np.ndarray]:
-            for i0, block in chunks:
-                if not first:
-                    first.append(i0)
+            for _, block in chunks:
                 for f in block:
                     yield f if fill_space == colorspace else convert(f, colorspace, fill_space)
-
-        def masks() -> Iterator[np.ndarray]:
-            k = 0
-            while True:
-                yield mask_of(k)
-                k += 1
 
         totals = {"masked": 0, "temporal": 0, "other": 0, "spatial": 0}
         per_frame: list[dict[str, Any]] = []
@@ -196,7 +192,7 @@ class Remove(Operation):
         try:
             for filled in fill_frames(
                 frames(),
-                masks(),
+                (mask_of(k) for k in itertools.count()),
                 opts,
                 protect=(lambda _i: guard) if guard is not None else None,
                 sources=sources,
@@ -208,7 +204,7 @@ class Remove(Operation):
                 if grain is not None and filled.stats.masked:
                     # in the clip's own encoding, where the grain was measured; under a soft
                     # matte the plate's share carries its own grain too
-                    m = mask_of(idx)
+                    m = filled.mask
                     out = regrain(
                         out,
                         grain,
@@ -222,10 +218,10 @@ class Remove(Operation):
                 buf.append(out)
                 idx += 1
                 if len(buf) == 8:
-                    yield (first[0] if first else start) + idx - 8, np.stack(buf)
+                    yield start + idx - 8, np.stack(buf)
                     buf = []
             if buf:
-                yield (first[0] if first else start) + idx - len(buf), np.stack(buf)
+                yield start + idx - len(buf), np.stack(buf)
         finally:
             if takes is not None:
                 takes.close()
@@ -241,13 +237,6 @@ class Remove(Operation):
     def report(self, plan: Plan) -> dict[str, Any]:
         """Where the filled pixels came from (shares of the matte's pixels), per frame too."""
         return self._report
-
-
-def _display(frame: np.ndarray, space: str) -> np.ndarray:
-    """A frame in a display-like encoding for tracking and wire finding."""
-    if _is_linear(space):
-        return np.clip(convert(frame, space, GRADING_SPACE), 0.0, 1.0)
-    return np.clip(frame, 0.0, 1.0)
 
 
 def _copy_mattes(images: ImageMatte, artifacts: dict[str, Any]) -> list[str]:

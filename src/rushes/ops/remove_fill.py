@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from rushes.errors import FillError, PerformerRegionError
+from rushes.matte.base import mask_bbox
 from rushes.ops.fill_flow import FLOW_LONG_SIDE, FlowEstimator, FlowGrid, flow_image
 from rushes.ops.fill_interp import bilinear_weight_energy, gather, push_pull
 
@@ -88,12 +89,14 @@ class Filled:
         grain_kept: float32 ``(H, W)`` in [0, 1]: share of the plate's grain variance the fill
             already carries (1 outside the matte; lower where samples were averaged or
             resampled; 0 where synthesized). A regrain tops up the rest.
+        mask: float32 ``(H, W)`` in [0, 1]: the matte the frame was filled under.
     """
 
     frame: np.ndarray
     stats: FillStats
     synthesized: np.ndarray
     grain_kept: np.ndarray
+    mask: np.ndarray
 
 
 class FillSource(Protocol):
@@ -139,16 +142,15 @@ def fill_sequence(
     frames: Iterable[np.ndarray],
     masks: Iterable[np.ndarray],
     options: FillOptions | None = None,
-    **kwargs: object,
 ) -> Iterator[np.ndarray]:
     """Fill the masked pixels of every frame; yields the filled frames in order.
 
-    A convenience over :func:`fill_frames` (same arguments) that yields only the pixels.
+    The pixels of :func:`fill_frames` alone (same arguments, no protection or other sources).
 
     Shape: frames float32 ``(H, W, 3)`` (display-referred or log encoding, about [0, 1]); masks
     float32 ``(H, W)`` in [0, 1], 1 = remove.
     """
-    for filled in fill_frames(frames, masks, options, **kwargs):  # type: ignore[arg-type]
+    for filled in fill_frames(frames, masks, options):
         yield filled.frame
 
 
@@ -265,14 +267,6 @@ def _add(
         win.pairs[i] = pool.submit(lambda: est.pair(a.result(), b.result()))
 
 
-def _bbox(a: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(a.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(a.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
 def _fill_one(
     win: _Window,
     t: int,
@@ -290,12 +284,12 @@ def _fill_one(
     stats = FillStats(index=first_index + t)
     kept = np.ones((h, w), np.float32)
     synth = np.zeros((h, w), bool)
-    box = _bbox(need)
+    box = mask_bbox(need)
     if box is None:
-        return Filled(frame, stats, synth, kept)
+        return Filled(frame, stats, synth, kept, mask)
     pad = opt.seam + 2
-    y0, y1 = max(0, box[0] - pad), min(h, box[1] + pad)
-    x0, x1 = max(0, box[2] - pad), min(w, box[3] + pad)
+    y0, y1 = max(0, box[1] - pad), min(h, box[1] + box[3] + pad)
+    x0, x1 = max(0, box[0] - pad), min(w, box[0] + box[2] + pad)
     need_c = need[y0:y1, x0:x1]
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * opt.seam + 1, 2 * opt.seam + 1))
     ring_c = cv2.dilate(need_c.astype(np.uint8), k).astype(bool) & ~need_c
@@ -364,7 +358,7 @@ def _fill_one(
     blended = under * (1.0 - m) + fill[inner] * m
     frame[ys[inner], xs[inner]] = np.where(m >= 1.0, fill[inner], blended)
     kept[ys[inner], xs[inner]] = grain[inner]
-    return Filled(frame, stats, synth, kept)
+    return Filled(frame, stats, synth, kept, mask)
 
 
 def _temporal(

@@ -49,6 +49,7 @@ import cv2
 import numpy as np
 
 from rushes.errors import FillError
+from rushes.matte.base import mask_bbox
 from rushes.ops.take_io import Take, take_from_record, takes_for_shot
 
 
@@ -276,14 +277,6 @@ def _rescale(hm: np.ndarray, s: float) -> np.ndarray:
     return out / out[2, 2]
 
 
-def _bbox(a: np.ndarray) -> tuple[int, int, int, int] | None:
-    rows = np.flatnonzero(a.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(a.any(axis=0))
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-
-
 _NAN4 = (float("nan"),) * 4
 
 
@@ -447,11 +440,12 @@ class TakeSource:
             np.ones((3, 3), np.uint8),
         ).astype(bool)
         band = opt.band or max(6, round(0.015 * max(h, w)))
-        box = _bbox(hole)
+        box = mask_bbox(hole)
         assert box is not None
+        bx, by, bw, bh = box
         pad = band + 4
-        y0, y1 = max(0, box[0] - pad), min(h, box[1] + pad)
-        x0, x1 = max(0, box[2] - pad), min(w, box[3] + pad)
+        y0, y1 = max(0, by - pad), min(h, by + bh + pad)
+        x0, x1 = max(0, bx - pad), min(w, bx + bw + pad)
         hole_roi = hole[y0:y1, x0:x1]
         kb = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
         band_roi = cv2.dilate(hole_roi.astype(np.uint8), kb).astype(bool) & ~hole_roi

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rushes.atomic import write_text_atomic
 from rushes.color import WORKING_SPACE, convert
 from rushes.errors import RushesError
 from rushes.media import open_media, write_exr_sequence, write_h264, write_prores
@@ -25,7 +26,6 @@ from rushes.ops.frames import shot_colorspace
 from rushes.ops.proposals import load_plan
 from rushes.ops.registry import get_operation
 from rushes.project import Project, Shot
-from rushes.project.atomic import write_text_atomic
 from rushes.project.settings import parse_rate
 
 FORMATS = ("exr", "prores", "mp4")
@@ -99,9 +99,6 @@ def render_proposal(
             )
             written = [str(files[0]), f"... {len(files)} files"] if files else []
             colour = WORKING_SPACE
-            matte = _write_matte(op, plan, out, safe, info, rate)
-            if matte:
-                written.append(matte)
         elif fmt == "prores":
             written = [
                 str(
@@ -109,14 +106,15 @@ def render_proposal(
                 )
             ]
             colour = space
-            matte = _write_matte(op, plan, out, safe, info, rate)
-            if matte:
-                written.append(matte)
         else:
             written = [
                 str(write_h264(frames(), out / f"{safe}.mp4", fps=rate, timecode=info["timecode"]))
             ]
             colour = space
+        if fmt != "mp4":  # hand-off formats carry the matte for compositors
+            matte = _write_matte(op, plan, out, safe, info, rate)
+            if matte:
+                written.append(matte)
     provenance = {
         "proposal": row,
         "params": plan.params,

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from rushes.atomic import write_text_atomic
 from rushes.errors import ProjectError, ProjectNotFoundError
-from rushes.project.atomic import write_text_atomic
 from rushes.project.catalog import AuditEvent, make_engine
 from rushes.project.settings import Settings, dump_settings, load_settings, parse_rate
 
