@@ -15,6 +15,8 @@ $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.11 is needed (apt-get install python3)"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "error: python venv failed (apt-get install python3-venv)"; exit 1; }
 	$(PY) -m pip install -q --upgrade pip
+	# the CPU build of PyTorch first: a bare 'torch' requirement would pull GBs of CUDA packages
+	$(PY) -m pip install -q 'torch==2.13.0'
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	# PySceneDetect is the benchmark's peer; it asks for GUI OpenCV, we keep the headless one
 	$(PY) -m pip install -q --no-deps 'scenedetect==0.7.2' && $(PY) -m pip install -q platformdirs tqdm click

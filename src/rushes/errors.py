@@ -70,3 +70,16 @@ class TrackLostError(MatteError):
 
 class NotLockedOffError(RushesError):
     """The camera moves: a clean plate by temporal voting needs a locked-off shot."""
+
+
+class ModelError(RushesError):
+    """The project model cannot be learned, found or loaded (too little footage, a corrupt or
+    foreign checkpoint, an unknown version)."""
+
+
+class DeviceError(RushesError):
+    """A compute device was asked for that this machine does not have (CUDA without a GPU)."""
+
+
+class TeachError(ModelError):
+    """Before/after examples cannot be taught from (sizes or counts differ, a face is changed)."""
