@@ -16,7 +16,9 @@ from rushes.cli import (
     grain,
     ingest,
     init,
+    learn,
     ls,
+    model,
     plate,
     render,
     show,
@@ -56,6 +58,8 @@ app.command()(render.render)
 app.command()(export.export)
 app.command()(grain.grain)
 app.command()(plate.plate)
+app.command()(learn.learn)
+app.add_typer(model.app, name="model")
 
 
 def main() -> None:

@@ -74,6 +74,9 @@ class PlateNet(nn.Module):
         self.dec1 = _conv(c2 + c1, c1)
         self.dec0 = _conv(c1 + c0, c0)
         self.head = nn.Conv2d(c0, self.config.out_channels, 3, padding=1)
+        nn.init.zeros_(self.head.weight)  # starts as the naive guess; learns corrections
+        if self.head.bias is not None:
+            nn.init.zeros_(self.head.bias)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The last full-resolution feature map, ``(N, widths[0], H, W)``."""
@@ -94,14 +97,47 @@ def _up(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     return F.interpolate(x, size=like.shape[-2:], mode="bilinear", align_corners=False)
 
 
+def stack_input(
+    prev: torch.Tensor,
+    cur: torch.Tensor,
+    nxt: torch.Tensor,
+    m_prev: torch.Tensor,
+    m_cur: torch.Tensor,
+    m_next: torch.Tensor,
+) -> torch.Tensor:
+    """The network's input from three frames ``(N, 3, H, W)`` and their masks ``(N, 1, H, W)``
+    (1 = not usable / to fill); masked pixels are zeroed so what is under a wire never leaks
+    in. Returns ``(N, 12, H, W)``."""
+    return torch.cat(
+        [prev * (1 - m_prev), cur * (1 - m_cur), nxt * (1 - m_next), m_prev, m_cur, m_next], 1
+    )
+
+
+def push_pull(img: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """Fill the unknown pixels of ``img`` ``(N, C, H, W)`` from the known ones (``known``
+    ``(N, 1, H, W)`` in [0, 1]) by a pyramid of weighted averages, coarse to fine: a smooth
+    spatial guess, like a heavily blurred inpainting."""
+    sums, weights = [img * known], [known]
+    while min(sums[-1].shape[-2:]) > 1:
+        sums.append(F.avg_pool2d(sums[-1], 2, ceil_mode=True))
+        weights.append(F.avg_pool2d(weights[-1], 2, ceil_mode=True))
+    est = sums[-1] / weights[-1].clamp_min(1e-6)
+    for s, w in zip(reversed(sums[:-1]), reversed(weights[:-1]), strict=True):
+        up = F.interpolate(est, size=s.shape[-2:], mode="bilinear", align_corners=False)
+        wc = w.clamp(0.0, 1.0)
+        est = torch.where(w > 0, s / w.clamp_min(1e-6), up) * wc + up * (1 - wc)
+    return est
+
+
 def naive_guess(x: torch.Tensor) -> torch.Tensor:
     """This frame where known; elsewhere the mean of the neighbours where they are usable
-    (either one alone, or both averaged), else their plain mean. ``(N, 3, H, W)``."""
+    (either one alone, or both averaged), else a spatial push-pull fill. ``(N, 3, H, W)``."""
     prev, cur, nxt = x[:, 0:3], x[:, 3:6], x[:, 6:9]
     wp, m, wn = 1.0 - x[:, 9:10], x[:, 10:11], 1.0 - x[:, 11:12]
     both = wp + wn
     blend = (prev * wp + nxt * wn) / both.clamp_min(1e-6)
-    temporal = torch.where(both > 0, blend, 0.5 * (prev + nxt))
+    spatial = push_pull(cur, 1.0 - m)
+    temporal = torch.where(both > 0, blend, spatial)
     return cur * (1.0 - m) + temporal * m
 
 

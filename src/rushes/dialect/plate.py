@@ -127,9 +127,11 @@ class PlateModel:
             if img is None:
                 x[..., ch] = 1.0
                 continue
-            x[..., rgb : rgb + 3] = img[box]
+            usable = np.ones(m.shape, np.float32)
             if msk is not None:
                 x[..., ch] = (msk[box] > 0.5).astype(np.float32)
+                usable -= x[..., ch]
+            x[..., rgb : rgb + 3] = img[box] * usable[..., None]  # as stack_input: zeroed
         out[box] = np.where(hole[box][..., None], self.run(x), out[box])
         return out
 
