@@ -39,6 +39,14 @@ def remove(
     takes: Annotated[
         bool, typer.Option("--takes/--no-takes", help="Use other takes of the setup.")
     ] = True,
+    network: Annotated[
+        bool,
+        typer.Option(
+            "--network/--no-network",
+            help="Synthesize what was never photographed with the project's plate network "
+            "(after 'rushes learn'); --no-network: OpenCV Telea.",
+        ),
+    ] = True,
     regrain: Annotated[
         bool, typer.Option("--regrain/--no-regrain", help="Match the fill's grain to the plate.")
     ] = True,
@@ -60,6 +68,7 @@ def remove(
         radius=radius,
         takes=takes,
         regrain=regrain,
+        network=network,
     )
     with project.session() as s:
         target = query.find_shot(s, shot)

@@ -94,7 +94,7 @@ def plan_sources(project: Project, holdout: float = 0.2, seed: int = 0) -> list[
         ]
     if not clips:
         raise ModelError("no clips ingested; run 'rushes ingest' on the production's footage first")
-    sources = [x for x in sources if x.usable_frames >= 3 and Path(x.path).exists()]
+    sources = [x for x in sources if x.usable_frames >= 3 and _reachable(x.path)]
     if len(sources) < 2:
         raise ModelError(
             f"too little footage to learn from: {len(sources)} usable clip(s) of 5+ frames; "
@@ -109,6 +109,12 @@ def plan_sources(project: Project, holdout: float = 0.2, seed: int = 0) -> list[
     for x in order[:n_val]:
         x.role = "validation"
     return sources
+
+
+def _reachable(path: str) -> bool:
+    """The original is there (a movie file, or the folder of an image sequence's pattern)."""
+    p = Path(path)
+    return p.exists() or (("%" in p.name or "#" in p.name) and p.parent.is_dir())
 
 
 def allot(sources: list[Source], total: int) -> list[int]:

@@ -314,7 +314,8 @@ def learn(
     vmasks, vkinds = mask_bank(vbank.shape[0], cfg.val_crop, cfg.seed + 7919)
     if dev.type == "cpu":
         net = net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-    reserve = min(90.0, max(4.0, 0.08 * clock.budget))
+    # time kept for the final validation (network, Telea and flow per held-out crop) and saving
+    reserve = 6.0 + 0.5 * vbank.shape[0]
     base = {"settings": _jsonable(asdict(cfg)), "sources": [s.to_dict() for s in sources]}
 
     def checkpoint() -> None:
@@ -330,7 +331,8 @@ def learn(
         net.train()
         t_train = time.monotonic()
         done0 = state["train_seconds"]
-        while time.monotonic() < train_until or state["step"] == 0:
+        first = state["step"]
+        while time.monotonic() < train_until or state["step"] == first:  # at least one step
             elapsed = done0 + time.monotonic() - t_train
             lr = cfg.lr * (
                 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed / max(planned, 1e-6))))

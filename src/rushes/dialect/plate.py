@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from rushes.compute.device import pick_device
+from rushes.dialect.align import camera_homography, warp_to
 from rushes.dialect.net import FORMAT, IN_CHANNELS, NetConfig, PlateNet, pad_to_multiple, predict
 from rushes.dialect.store import WEIGHTS, latest_version, load_state, load_tensors, version_dir
 from rushes.dialect.tensors import to_numpy
@@ -95,6 +96,7 @@ class PlateModel:
         next: np.ndarray | None = None,
         prev_mask: np.ndarray | None = None,
         next_mask: np.ndarray | None = None,
+        align: bool = True,
     ) -> np.ndarray:
         """Fill the masked region of ``frame`` from the frame and its neighbours.
 
@@ -104,6 +106,8 @@ class PlateModel:
             prev, next: the neighbouring frames (same shape), when there are any; a missing
                 one counts as fully masked.
             prev_mask, next_mask: their own masks (what is not usable there).
+            align: align the neighbours to ``frame`` by the camera's global motion first (what
+                the network was trained on).
 
         Returns:
             float32 ``(H, W, 3)``: ``frame`` with the masked region filled (a new array).
@@ -127,6 +131,11 @@ class PlateModel:
             if img is None:
                 x[..., ch] = 1.0
                 continue
+            if align:  # as in training: neighbours aligned by the camera's global motion
+                hm = camera_homography(img, frame, msk, mask)
+                img = warp_to(img, hm, (w, h))
+                if msk is not None:
+                    msk = warp_to(msk.astype(np.float32), hm, (w, h))
             usable = np.ones(m.shape, np.float32)
             if msk is not None:
                 x[..., ch] = (msk[box] > 0.5).astype(np.float32)

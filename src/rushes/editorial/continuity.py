@@ -61,12 +61,24 @@ def measure_look(frames: Sequence[np.ndarray], colorspace: str) -> dict[str, Any
     }
 
 
-def shot_look(project: Project, shot: Shot, samples: int = 5) -> dict[str, Any]:
-    """The shot's look, measured once and kept in the catalog (``analysis['look']``)."""
+def shot_look(
+    project: Project, shot: Shot, samples: int = 5, use_model: bool = True
+) -> dict[str, Any]:
+    """The shot's look, measured once and kept in the catalog (``analysis['look']``); when the
+    catalog has none, the project model's look of the shot (``rushes learn``) if it was
+    measured in the same colour space (``use_model=False`` skips the model)."""
     space = shot_colorspace(shot, project.settings.color.input_colorspace)
     cached = (shot.analysis or {}).get("look")
     if cached and cached.get("version") == LOOK_VERSION and cached.get("space") == space:
         return dict(cached)
+    if use_model:
+        from rushes.dialect.profiles import current_profiles, look_for_shot  # model is optional
+
+        found = current_profiles(project)
+        if found is not None:
+            learned = look_for_shot(found[1], shot)
+            if learned and (learned.get("version"), learned.get("space")) == (LOOK_VERSION, space):
+                return learned | {"source": f"model {found[0]}"}
     look = measure_look(sample_frames(shot, samples, long_side=256), space) | {"space": space}
     shot.analysis = {**(shot.analysis or {}), "look": look}
     return look

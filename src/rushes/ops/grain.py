@@ -109,8 +109,10 @@ def shot_grain(
     refresh: bool = False,
     method: str = "flat",
 ) -> GrainProfile:
-    """The grain profile of ``shot``: the one cached in the catalog, else measured now (from
-    ``samples`` full-resolution frames) and stored on the shot with an audit event.
+    """The grain profile of ``shot``: the one cached in the catalog, else the project model's
+    record of its clip (``rushes learn``; flat method only; its ``extra["source"]`` names the
+    model version, and it is not copied onto the shot), else measured now (from ``samples``
+    full-resolution frames) and stored on the shot with an audit event.
 
     Args:
         project: the open project.
@@ -131,11 +133,14 @@ def shot_grain(
         cached = (row.analysis or {}).get("grain")
         clip = row.clip
         path, fps, start, end = Path(clip.path), clip.fps, row.start, row.end
+        learned = None if refresh or cached or method != "flat" else _model_grain(project, row)
     if cached and not refresh and (cached.get("method") == method or method == "flat"):
         try:
             return GrainProfile.from_dict(cached)
         except (ValueError, KeyError, TypeError):
             pass  # an older or damaged record: measure again
+    if learned is not None:
+        return learned
     frames = _sample_frames(path, fps, start, end, samples, temporal=method == "temporal")
     try:
         profile = measure_grain(frames, method=method)
@@ -152,6 +157,19 @@ def shot_grain(
             {"analysis": "grain", "method": method, "sigma_mean": record["sigma_mean"]},
             session=s,
         )
+    return profile
+
+
+def _model_grain(project: Project, shot: Shot) -> GrainProfile | None:
+    """The current project model's grain record of ``shot``'s clip, or ``None``."""
+    from rushes.dialect.profiles import current_profiles, grain_for_shot  # model is optional
+
+    found = current_profiles(project)
+    if found is None:
+        return None
+    profile = grain_for_shot(found[1], shot, fallback=False)
+    if profile is not None:
+        profile.extra = {**profile.extra, "source": f"model {found[0]}, clip record"}
     return profile
 
 

@@ -57,6 +57,11 @@ class RemoveParams(BaseModel):
     radius: int = Field(12, ge=1, le=60, description="frames searched each side")
     takes: bool = Field(True, description="use other takes of the setup before synthesis")
     regrain: bool = Field(True, description="top the fill's grain up to the plate's")
+    network: bool = Field(
+        True,
+        description="synthesize what was never photographed with the project's plate network "
+        "(when one was learned); else OpenCV Telea",
+    )
 
 
 def _is_linear(space: str) -> bool:
@@ -135,6 +140,7 @@ class Remove(Operation):
         coverage = [matte.coverage(i) for i in sample_indices(frames, 9)]
         grain = shot_grain(project, shot).to_dict() if p.regrain else None
         takes = _sibling_takes(shot, project) if p.takes else []
+        model = _plate_model(project) if p.network else None
         return Plan(
             op=self.name,
             version=self.version,
@@ -152,6 +158,7 @@ class Remove(Operation):
                 "performers": [r.to_dict() for r in regions],
                 "takes": takes,
                 "grain": grain,
+                "model": model,
             },
             artifacts=artifacts,
         )
@@ -186,7 +193,11 @@ class Remove(Operation):
 
         totals = {"masked": 0, "temporal": 0, "other": 0, "spatial": 0}
         per_frame: list[dict[str, Any]] = []
-        opts = FillOptions(radius=int(plan.params.get("radius", 12)))
+        model = r.get("model")
+        opts = FillOptions(
+            radius=int(plan.params.get("radius", 12)),
+            synthesizer=_load_plate(model).fill if model else None,
+        )
         buf: list[np.ndarray] = []
         idx = 0
         try:
@@ -231,12 +242,34 @@ class Remove(Operation):
             "photographed_in_shot": round(totals["temporal"] / n, 4),
             "photographed_other_takes": round(totals["other"] / n, 4),
             "synthesized": round(totals["spatial"] / n, 4),
+            "synthesis": f"plate network {model['version']}" if model else "OpenCV Telea",
             "frames": per_frame,
         }
 
     def report(self, plan: Plan) -> dict[str, Any]:
         """Where the filled pixels came from (shares of the matte's pixels), per frame too."""
         return self._report
+
+
+def _plate_model(project: Project) -> dict[str, Any] | None:
+    """The current project model's plate network (version and weights file), if learned."""
+    from rushes.dialect import store
+
+    version = store.latest_version(project)
+    if version is None:
+        return None
+    weights = store.version_dir(project, version) / store.WEIGHTS
+    return {"version": version, "weights": str(weights)}
+
+
+def _load_plate(model: dict[str, Any]) -> Any:
+    """The plate network a proposal recorded (refused if its weights are gone or foreign)."""
+    from rushes.compute.device import pick_device
+    from rushes.dialect.plate import PlateModel, load_net
+
+    net, _ = load_net(Path(model["weights"]))
+    dev = pick_device("auto")
+    return PlateModel(version=str(model["version"]), net=net.to(dev), device=dev)
 
 
 def _copy_mattes(images: ImageMatte, artifacts: dict[str, Any]) -> list[str]:

@@ -7,8 +7,9 @@ For every frame the pixels under the matte are taken, in this order, from:
    and forward up to ``radius`` frames, until it lands where that frame photographed the
    background; the nearest photographed samples on both sides are averaged (weight 1/distance);
 2. **other sources** (other takes of the setup, aligned to this frame), when given;
-3. **spatial synthesis** (OpenCV Telea) only for what was never photographed, and never inside
-   a protected performer region.
+3. **spatial synthesis** (the project's plate network when one was learned and given as
+   ``FillOptions.synthesizer``, else OpenCV Telea) only for what was never photographed, and
+   never inside a protected performer region.
 
 A seam offset, measured on a thin ring of plate around the matte and interpolated inside it
 (push-pull), absorbs exposure flicker and light changes between the frames used. Frames stream
@@ -45,6 +46,8 @@ class FillOptions:
         blend: Apply the seam offset (exposure/light changes between frames).
         flow_long_side: Long side of the grid optical flow is computed on.
         spatial_radius: Telea radius for what was never photographed.
+        synthesizer: The project's plate network (:meth:`rushes.dialect.plate.PlateModel.fill`)
+            for what was never photographed; ``None``: OpenCV Telea.
     """
 
     radius: int = 12
@@ -53,6 +56,22 @@ class FillOptions:
     blend: bool = True
     flow_long_side: int = FLOW_LONG_SIDE
     spatial_radius: int = 5
+    synthesizer: Synthesizer | None = None
+
+
+class Synthesizer(Protocol):
+    """Fills ``mask`` of ``frame`` from the frame and its (optional) neighbours; the
+    signature of :meth:`rushes.dialect.plate.PlateModel.fill`."""
+
+    def __call__(
+        self,
+        frame: np.ndarray,
+        mask: np.ndarray,
+        prev: np.ndarray | None = ...,
+        next: np.ndarray | None = ...,
+        prev_mask: np.ndarray | None = ...,
+        next_mask: np.ndarray | None = ...,
+    ) -> np.ndarray: ...
 
 
 @dataclass
@@ -348,7 +367,10 @@ def _fill_one(
                     "never photographed, and rushes does not synthesize pixels on a performer; "
                     "shrink the matte there"
                 )
-        fill[left] = _spatial(frame, ys, xs, fill, left, opt.spatial_radius)
+        if opt.synthesizer is not None:
+            fill[left] = _network(opt.synthesizer, win, t, frame, ys, xs, fill, left)
+        else:
+            fill[left] = _spatial(frame, ys, xs, fill, left, opt.spatial_radius)
         grain[left] = 0.0
         stats.spatial = int(left.sum())
         synth[ys[left], xs[left]] = True
@@ -441,6 +463,39 @@ def _seam_offset(
     gy = (ys[inside] - oy + 0.5) / cell - 0.5
     gx = (xs[inside] - ox + 0.5) / cell - 0.5
     return gather(grid, gx, gy)
+
+
+def _network(
+    synth: Synthesizer,
+    win: _Window,
+    t: int,
+    frame: np.ndarray,
+    ys: np.ndarray,
+    xs: np.ndarray,
+    fill: np.ndarray,
+    left: np.ndarray,
+) -> np.ndarray:
+    """The project's plate network on the ``left`` points, from this frame (what is filled so
+    far shown as filled) and its neighbours (their own mattes marked unusable).
+
+    Returns:
+        ``(M, 3)`` values for the ``M`` left points.
+    """
+    h, w = frame.shape[:2]
+    staged = frame.copy()
+    staged[ys, xs] = fill
+    hole = np.zeros((h, w), np.float32)
+    hole[ys[left], xs[left]] = 1.0
+    nb = {d: (win.frames.get(t + d), win.masks.get(t + d)) for d in (-1, 1)}
+    out = synth(
+        np.nan_to_num(staged),
+        hole,
+        prev=nb[-1][0],
+        next=nb[1][0],
+        prev_mask=None if nb[-1][1] is None else (nb[-1][1] > 0).astype(np.float32),
+        next_mask=None if nb[1][1] is None else (nb[1][1] > 0).astype(np.float32),
+    )
+    return out[ys[left], xs[left]].astype(np.float32)
 
 
 def _spatial(
