@@ -9,13 +9,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_boundaries
 import bench_ingest
+import bench_learn
 import bench_match
 import bench_remove
 
 
 def main() -> int:
     code = 0
-    for mod in (bench_boundaries, bench_ingest, bench_match, bench_remove):
+    for mod in (bench_boundaries, bench_ingest, bench_match, bench_remove, bench_learn):
         print(f"\n=== {mod.__name__} ===", flush=True)
         code |= mod.main([])
     return code
