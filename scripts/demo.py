@@ -143,6 +143,14 @@ def wire_take(frames: list[np.ndarray], dailies: Path, mattes: Path) -> str:
         grown = cv2.dilate((m > 0).astype(np.uint8) * 255, np.ones((5, 5), np.uint8))
         cv2.imwrite(str(mattes / f"wire.{1001 + t}.png"), grown)
     write_prores(out, dailies / f"{WIRE_ROLL}.mov", fps=Fraction(24))
+    # three keyframes an artist painted the wire out of by hand: examples to teach from
+    examples = mattes.parent / "examples"
+    for side in ("before", "after"):
+        (examples / side).mkdir(parents=True, exist_ok=True)
+    for n, t in enumerate((6, 22, 38), start=1):
+        for side, img in (("before", out[t]), ("after", frames[t])):
+            bgr = np.clip(img[:, :, ::-1] * 65535 + 0.5, 0, 65535).astype(np.uint16)
+            cv2.imwrite(str(examples / side / f"{n:04d}.png"), bgr)
     x0 = int(w * 0.3)
     return f"{x0},0,{int(w * 0.35 + 2.5 * len(frames) + 0.15 * w) - x0 + 8},{h}"
 
@@ -232,11 +240,24 @@ def main() -> int:
     sh("render", str(made["proposal"]), "--format", "exr", "-o", str(DEMO / "remove"))
     sh("fix", "remove", WIRE_ROLL, "--wires", "--region", region)
     sh("plate", WIRE_ROLL, "-o", str(DEMO / "plate.exr"))
+    # the project model: learned from these dailies only (a short budget for the demo), then
+    # an effect taught from three hand-painted keyframes and proposed over the whole shot
+    sh("learn", "--minutes", "1.5")
+    sh("model", "ls")
+    examples = DEMO / "examples"
+    sh(
+        "teach", "wire_paint", "--before", str(examples / "before" / "%04d.png"),
+        "--after", str(examples / "after" / "%04d.png"), "--shot", WIRE_ROLL, "--minutes", "1",
+    )  # fmt: skip
+    sh("fix", "apply-taught", "wire_paint", WIRE_ROLL)
+    sh("fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"))
+    sh("ls", "proposals")
     print(
         f"\nDone. Project: {DEMO / 'my_film'}; contact sheet {DEMO / 'contact_sheet.png'}; "
         f"continuity {DEMO / 'continuity.png'}; render, CDL and LUT in {DEMO}; the wire "
         f"removal (frames + matte + provenance.json) in {DEMO / 'remove'}, the plate "
-        f"{DEMO / 'plate.exr'}"
+        f"{DEMO / 'plate.exr'}; the project model in {DEMO / 'my_film' / 'models'} "
+        "('rushes model show')"
     )
     return 0
 

@@ -22,6 +22,7 @@ from rushes.cli import (
     plate,
     render,
     show,
+    teach,
 )
 from rushes.cli.common import err_console, state
 from rushes.errors import RushesError
@@ -60,6 +61,7 @@ app.command()(grain.grain)
 app.command()(plate.plate)
 app.command()(learn.learn)
 app.add_typer(model.app, name="model")
+app.command()(teach.teach)
 
 
 def main() -> None:

@@ -90,3 +90,7 @@ app.command()(fix_grain.regrain)
 from rushes.cli import fix_remove  # noqa: E402  (registers the removal command)
 
 app.command()(fix_remove.remove)
+
+from rushes.cli import fix_taught  # noqa: E402  (registers the taught-effect command)
+
+app.command("apply-taught")(fix_taught.apply_taught)

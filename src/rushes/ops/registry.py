@@ -9,12 +9,14 @@ from rushes.ops.base import Operation
 from rushes.ops.grain import Degrain, Regrain
 from rushes.ops.match import Match
 from rushes.ops.remove import Remove
+from rushes.ops.taught import Taught
 
 BUILTINS: dict[str, type[Operation]] = {
     "match": Match,
     "remove": Remove,
     "degrain": Degrain,
     "regrain": Regrain,
+    "taught": Taught,
 }
 
 
