@@ -24,8 +24,10 @@ pytestmark = pytest.mark.footage
 CLIPS = ("schoolgirls/schoolgirls.mp4", "bmx-trees/frames", "tennis/frames")
 
 
-def small() -> LearnSettings:
-    return LearnSettings(moments=40, per_moment=2, val_moments=8, masks=256, workers=2)
+def small(steps: int | None = None, moments: int = 40, per_moment: int = 2) -> LearnSettings:
+    return LearnSettings(
+        moments=moments, per_moment=per_moment, val_moments=8, masks=256, workers=2, steps=steps
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +48,25 @@ def learned(ingested: Path) -> tuple[Project, dict[str, Any], list[int]]:
         if phase == "train":
             steps.append(info["step"])
 
-    card = learn(project, minutes=0.8, settings=small(), hook=hook)
+    # a fixed number of steps (reproducible whatever the machine's speed) on enough crops
+    # that the network generalizes: on 80 crops it overfits and the held-out loss rises
+    card = learn(
+        project, minutes=3.0, settings=small(steps=150, moments=200, per_moment=3), hook=hook
+    )
     return project, card, steps
 
 
 def test_learn_improves_validation_loss(learned: tuple[Project, dict[str, Any], list[int]]) -> None:
     _, card, _ = learned
     curve = card["training"]["validation_curve"]
-    assert card["training"]["steps"] >= 10
+    assert card["training"]["steps"] == 150  # the step cap, not the machine's speed
     assert curve[0][0] == 0 and curve[-1][0] == card["training"]["steps"]
     assert curve[-1][1] < curve[0][1]  # held-out loss went down
     v = card["validation"]
     assert v["crops"] == 8
     for r in v["masked"].values():
         assert np.isfinite(r["network_db"]) and np.isfinite(r["telea_db"])
-    assert card["wall_seconds"] < 0.8 * 60 + 30  # the budget holds (cutting crops included)
+    assert card["wall_seconds"] < 3.0 * 60 + 30  # the budget holds (cutting crops included)
 
 
 def test_manifest_lists_the_clips(learned: tuple[Project, dict[str, Any], list[int]]) -> None:
@@ -72,8 +78,7 @@ def test_manifest_lists_the_clips(learned: tuple[Project, dict[str, Any], list[i
     assert set(listed) == set(catalog)
     roles = [c["role"] for c in manifest["clips"]]
     assert roles.count("validation") == 1 and roles.count("train") == 2
-    for c in manifest["clips"]:
-        assert (c["crops"] > 0) == (c["role"] == "train") or c["role"] == "validation"
+    assert all(c["crops"] > 0 for c in manifest["clips"] if c["role"] == "train")
     assert card["data"]["train_clips"] == 2
     assert card["data"]["train_crops"] == sum(
         c["crops"] for c in manifest["clips"] if c["role"] == "train"

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from contextlib import AbstractContextManager, nullcontext
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rushes.project import Project
 
@@ -54,3 +56,24 @@ def spinner(message: str, *, quiet: bool = False) -> AbstractContextManager[obje
     if quiet or not err_console.is_terminal:
         return nullcontext()
     return err_console.status(message, spinner="dots")
+
+
+class Device(StrEnum):
+    """Where a network trains or runs (``rushes.compute.device.DEVICES``)."""
+
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def budget_progress(*, quiet: bool = False) -> Progress:
+    """A progress bar on stderr for work against a time budget: description, bar, a free
+    ``info`` field and the elapsed time; hidden when ``quiet`` or stderr is not a terminal."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet or not err_console.is_terminal,
+    )

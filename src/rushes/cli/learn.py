@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rushes.cli.common import console, err_console, open_project, print_json
+from rushes.cli.common import (
+    Device,
+    budget_progress,
+    console,
+    err_console,
+    open_project,
+    print_json,
+)
 from rushes.cli.model import print_card
-
-
-class Device(StrEnum):
-    """Where the network trains."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 def learn(
@@ -44,14 +41,7 @@ def learn(
     from rushes.dialect.learn import learn as run
 
     project = open_project()
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=as_json or not err_console.is_terminal,
-    ) as bar:
+    with budget_progress(quiet=as_json) as bar:
         budget = (minutes or 15.0) * 60.0
         task = bar.add_task("learning", total=budget, info="")
 

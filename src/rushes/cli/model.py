@@ -109,7 +109,8 @@ def ls(
 
     project = open_project()
     rows = []
-    for version in store.list_versions(project):
+    versions = store.list_versions(project)
+    for version in versions:
         card = store.read_card(project, version)
         masked = card.get("validation", {}).get("masked", {}).get("all", {})
         rows.append(
@@ -121,7 +122,7 @@ def ls(
                 "steps": card.get("training", {}).get("steps"),
                 "masked_db": masked.get("network_db"),
                 "telea_db": masked.get("telea_db"),
-                "current": version == store.latest_version(project),
+                "current": version == versions[-1],
             }
         )
     if as_json:

@@ -6,9 +6,15 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rushes.cli.common import console, err_console, open_project, print_json
+from rushes.cli.common import (
+    Device,
+    budget_progress,
+    console,
+    err_console,
+    open_project,
+    print_json,
+)
 
 
 class Output(StrEnum):
@@ -16,14 +22,6 @@ class Output(StrEnum):
 
     rgb = "rgb"
     matte = "matte"
-
-
-class Device(StrEnum):
-    """Where the network trains."""
-
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 def teach(
@@ -64,14 +62,7 @@ def teach(
 
     project = open_project()
     budget = minutes * 60.0
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        disable=as_json or not err_console.is_terminal,
-    ) as bar:
+    with budget_progress(quiet=as_json) as bar:
         task = bar.add_task(f"teaching {name}", total=budget, info="")
 
         def hook(step: int, loss: float, elapsed: float) -> None:

@@ -51,6 +51,7 @@ __all__ = [
     "convert",
     "from_working",
     "guess_colorspace",
+    "is_scene_linear",
     "list_colorspaces",
     "list_displays",
     "list_views",
@@ -91,6 +92,15 @@ def config() -> ocio.Config:
             f"OpenColorIO {ocio.__version__} cannot load {BUILTIN_CONFIG} ({exc}); "
             "install OpenColorIO 2.2 or newer"
         ) from exc
+
+
+def is_scene_linear(space: str) -> bool:
+    """Whether OCIO encodes ``space`` as scene-linear (ACEScg, linear Rec.709); ``False`` for
+    log, display and unknown names. Flow, inpainting and networks work on a non-linear one."""
+    try:
+        return str(config().getColorSpace(space).getEncoding()) == "scene-linear"
+    except Exception:  # an unknown name: not a space OCIO can call linear
+        return False
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 from rushes.errors import DeviceError
@@ -40,3 +41,12 @@ def describe(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda: {torch.cuda.get_device_name(device)}"
     return f"cpu ({torch.get_num_threads()} threads)"
+
+
+def autocast(device: torch.device) -> AbstractContextManager[object]:
+    """Mixed precision where it pays: bfloat16 autocast on CUDA; plain float32 on the CPU."""
+    import torch
+
+    if device.type == "cuda":
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()

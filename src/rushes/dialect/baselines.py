@@ -19,6 +19,7 @@ import torch
 
 from rushes.dialect.data import ALIGNED_9, RAW_9
 from rushes.dialect.net import PlateNet, naive_guess, pad_to_multiple, predict, stack_input
+from rushes.dialect.tensors import to_numpy
 
 PSNR_CAP = 60.0
 
@@ -78,9 +79,9 @@ def _net(
     mt = torch.from_numpy(m[None]).to(device)
     x = stack_input(ft[:, 0:3], ft[:, 3:6], ft[:, 6:9], mt[:, 0:1], mt[:, 1:2], mt[:, 2:3])
     x, h, w = pad_to_multiple(x)
-    out = predict(net, x)[..., :h, :w].float().clamp(0, 1)
-    guess = naive_guess(x)[..., :h, :w].float().clamp(0, 1)
-    return out[0].permute(1, 2, 0).cpu().numpy(), guess[0].permute(1, 2, 0).cpu().numpy()
+    out = predict(net, x)[..., :h, :w].clamp(0, 1)
+    guess = naive_guess(x)[..., :h, :w].clamp(0, 1)
+    return to_numpy(out)[0], to_numpy(guess)[0]
 
 
 def score_validation(

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from rushes.atomic import atomic_path
-from rushes.compute.device import describe, pick_device
+from rushes.compute.device import autocast, describe, pick_device
 from rushes.dialect import store
 from rushes.dialect.baselines import score_validation
 from rushes.dialect.data import ALIGNED_9, RAW_9, Source, build_bank, plan_sources
@@ -43,6 +43,7 @@ from rushes.dialect.masks import mask_bank
 from rushes.dialect.net import FORMAT, NetConfig, PlateNet, predict, stack_input
 from rushes.errors import ModelError
 from rushes.project import Project
+from rushes.project.settings import parse_rate
 
 CHECKPOINT_FORMAT = "rushes.checkpoint.1"
 CHECKPOINT_SECONDS = 60.0
@@ -72,6 +73,9 @@ class LearnSettings:
     val_moments: int = 48
     val_crop: int = 160
     middle_share: float = 0.25
+    steps: int | None = None
+    """Stop after this many training steps even within the budget (tests); the learning rate
+    then follows the steps, so a run is reproducible whatever the machine's speed."""
     masks: int = 4096
     workers: int = 2
 
@@ -163,19 +167,13 @@ def validation_loss(
     for i in range(0, bank.shape[0], 8):
         frames = bank[i : i + 8][:, ALIGNED_9].astype(np.float32) / scale
         x, target = _input(frames, masks[i : i + 8].astype(np.float32), device)
-        with _autocast(device):
+        with autocast(device):
             out = predict(net, x).float()
         w = float(x[:, 10:11].sum())
         total += float(masked_l1(out, target, x[:, 10:11])) * w
         weight += w
     net.train()
     return total / max(weight, 1.0)
-
-
-def _autocast(device: torch.device) -> Any:
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -332,11 +330,12 @@ def learn(
         t_train = time.monotonic()
         done0 = state["train_seconds"]
         first = state["step"]
-        while time.monotonic() < train_until or state["step"] == first:  # at least one step
+        while (time.monotonic() < train_until or state["step"] == first) and (
+            cfg.steps is None or state["step"] < cfg.steps
+        ):
             elapsed = done0 + time.monotonic() - t_train
-            lr = cfg.lr * (
-                0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, elapsed / max(planned, 1e-6))))
-            )
+            frac = elapsed / max(planned, 1e-6) if cfg.steps is None else state["step"] / cfg.steps
+            lr = cfg.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, frac))))
             for g in opt.param_groups:
                 g["lr"] = lr
             x, y = make_batch(
@@ -344,7 +343,7 @@ def learn(
             )
             if dev.type == "cpu":
                 x = x.contiguous(memory_format=torch.channels_last)
-            with _autocast(dev):
+            with autocast(dev):
                 out = predict(net, x).float()
             loss = masked_l1(out, y, x[:, 10:11]) + 0.1 * (out - y).abs().mean()
             opt.zero_grad(set_to_none=True)
@@ -472,8 +471,7 @@ def _publish(
     digest = hashlib.sha256((part / store.MANIFEST).read_bytes()).hexdigest()
     version = store.next_version(project)
     train = [s for s in sources if s.role == "train"]
-    fps = [float(eval_rate(s.fps)) for s in sources]
-    minutes_of_footage = sum(s.frames / f for s, f in zip(sources, fps, strict=True)) / 60.0
+    minutes_of_footage = sum(s.frames / float(parse_rate(s.fps or "24")) for s in sources) / 60
     card = {
         "version": version,
         "format": "rushes.model.1",
@@ -508,10 +506,3 @@ def _publish(
     version = store.publish(project, part)
     project.audit("learn", f"model {version}", {"manifest_sha256": digest, "steps": state["step"]})
     return card
-
-
-def eval_rate(fps: str | None) -> float:
-    """Frames per second of a catalog rate string (``24000/1001``; ``None`` reads as 24)."""
-    from rushes.project.settings import parse_rate
-
-    return float(parse_rate(fps or "24"))

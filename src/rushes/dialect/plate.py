@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rushes.compute.device import pick_device
+from rushes.compute.device import autocast, pick_device
 from rushes.dialect.align import camera_homography, warp_to
 from rushes.dialect.net import FORMAT, IN_CHANNELS, NetConfig, PlateNet, pad_to_multiple, predict
 from rushes.dialect.store import WEIGHTS, latest_version, load_state, load_tensors, version_dir
-from rushes.dialect.tensors import to_numpy
+from rushes.dialect.tensors import to_numpy, to_tensor
 from rushes.errors import ModelError
 from rushes.project import Project
 
@@ -79,14 +79,10 @@ class PlateModel:
         Returns:
             float32 ``(H, W, 3)``: known pixels kept, masked ones predicted, clipped to [0, 1].
         """
-        t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)[None])).to(self.device)
-        t, h, w = pad_to_multiple(t)
-        if self.device.type == "cuda":
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                out = predict(self.net, t)
-        else:
+        t, h, w = pad_to_multiple(to_tensor(x[None], self.device))
+        with autocast(self.device):
             out = predict(self.net, t)
-        return np.clip(to_numpy(out[..., :h, :w].float())[0], 0.0, 1.0)
+        return np.clip(to_numpy(out[..., :h, :w])[0], 0.0, 1.0)
 
     def fill(
         self,

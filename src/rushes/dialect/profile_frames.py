@@ -32,7 +32,7 @@ import numpy as np
 
 from rushes.analysis.grain import GrainProfile, measure_grain
 from rushes.analysis.lens import LensEstimate, LineSet, find_lines, fit_lens
-from rushes.color import convert
+from rushes.color import convert, is_scene_linear
 from rushes.errors import RushesError
 from rushes.media import open_media
 
@@ -124,11 +124,6 @@ def _picks(frames: int) -> list[int]:
     return sorted({min(frames - 1, max(0, round(frames * q))) for q in (0.25, 0.5, 0.75)})
 
 
-def _is_linear(space: str) -> bool:
-    s = space.lower()
-    return "linear" in s or s in ("acescg", "aces2065-1") or s.startswith("aces2065")
-
-
 def _cached_grain(clip: ClipInfo) -> dict[str, Any] | None:
     for shot in clip.shots:
         rec = shot.analysis.get("grain")
@@ -155,7 +150,7 @@ def _clip_pass(clip: ClipInfo) -> tuple[dict[str, Any] | None, LineSet | None, s
             if cached is None and (k == 0 or k == len(picks) - 1):
                 grain_frames.append(frame)
             shown = frame
-            if _is_linear(clip.colorspace):
+            if is_scene_linear(clip.colorspace):
                 shown = np.clip(convert(_small(frame), clip.colorspace, DISPLAY, fast=True), 0, 1)
             sets.append(find_lines(shown, LENS_LONG_SIDE))
     lines = LineSet.concat(sets)

@@ -294,7 +294,7 @@ def grain_for_shot(
     pooled profile of its camera/exposure-index group at the clip's frame size.
 
     Args:
-        profiles: from :func:`current_profiles` / ``read_profiles`` (``None``: no model).
+        profiles: from :func:`current_profiles` (``None``: no model).
         shot: a catalog shot (its clip is read: checksum, camera, metadata, size).
         fallback: use the group's profile when the clip has no record of its own.
 

@@ -117,15 +117,6 @@ def read_card(project: Project, version: str | None = None) -> dict[str, Any]:
     return read_json(version_dir(project, version) / CARD)
 
 
-def read_profiles(project: Project, version: str | None = None) -> dict[str, Any] | None:
-    """The learned profiles of ``version`` (default: current), or ``None`` when there is no
-    model yet (fixes then measure for themselves)."""
-    if version is None and latest_version(project) is None:
-        return None
-    path = version_dir(project, version) / PROFILES
-    return read_json(path) if path.is_file() else None
-
-
 def publish(project: Project, staging: Path) -> str:
     """Rename a complete ``staging`` folder to the next version; returns the version."""
     version = next_version(project)

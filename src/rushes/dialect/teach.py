@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rushes.analysis.people import detect_people
-from rushes.compute.device import describe, pick_device
+from rushes.compute.device import autocast, describe, pick_device
 from rushes.dialect.net import NetConfig, PlateNet, pad_to_multiple
 from rushes.dialect.plate import load_net
 from rushes.dialect.store import (
@@ -93,6 +93,7 @@ from rushes.dialect.teach_data import (
     taught_dir,
     taught_root,
 )
+from rushes.dialect.tensors import to_numpy, to_tensor
 from rushes.errors import ModelError, TeachError
 from rushes.media import xxh64_file
 from rushes.project import Project
@@ -294,8 +295,6 @@ def _train(
     seed: int,
     progress: Progress | None,
 ) -> dict[str, Any]:
-    from rushes.dialect.tensors import to_tensor
-
     rng = np.random.default_rng(seed)
     torch.manual_seed(seed)
     cuda = device.type == "cuda"
@@ -317,7 +316,7 @@ def _train(
         a = to_tensor(a_np, device)
         if not cuda:
             b = b.contiguous(memory_format=torch.channels_last)
-        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+        with autocast(device):
             raw = _forward(net, b)
         raw = raw.float()
         if output == "matte":
@@ -597,7 +596,8 @@ def load_taught_file(
             do not fit, or a checksum that differs.
     """
     path = Path(path)
-    if checksum is not None and path.is_file() and xxh64_file(path) != checksum:
+    actual = xxh64_file(path) if path.is_file() else ""
+    if checksum is not None and actual and actual != checksum:
         raise ModelError(
             f"{path}: its checksum differs from the one recorded ({checksum}); the effect "
             "changed since it was proposed: propose again"
@@ -617,7 +617,7 @@ def load_taught_file(
         net=net.to(dev).eval(),
         device=dev,
         card={},
-        checksum=xxh64_file(path),
+        checksum=actual,
     )
 
 
@@ -659,15 +659,13 @@ def _ramp(n: int, start: int, length: int, overlap: int) -> np.ndarray:
 def _run(model: TaughtModel, img: np.ndarray) -> np.ndarray:
     """The network on one image/tile: ``(h, w, 3)`` -> ``(h, w, C)`` float32."""
     dev = model.device
-    cuda = dev.type == "cuda"
-    t = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1)[None])).to(dev)
-    t, h, w = pad_to_multiple(t)
-    if not cuda:
+    t, h, w = pad_to_multiple(to_tensor(img[None], dev))
+    if dev.type != "cuda":
         t = t.contiguous(memory_format=torch.channels_last)
-    with torch.autocast("cuda", dtype=torch.bfloat16, enabled=cuda):
+    with autocast(dev):
         raw = _forward(model.net, t)
     out = _output(model.net, t, raw.float())
-    return out[0, :, :h, :w].permute(1, 2, 0).to("cpu", torch.float32).numpy()
+    return to_numpy(out[..., :h, :w])[0]
 
 
 def apply_taught(

@@ -19,8 +19,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from rushes.analysis.grain import GrainProfile
-from rushes.color import GRADING_SPACE, convert
-from rushes.color.ocio import config
+from rushes.color import GRADING_SPACE, convert, is_scene_linear
 from rushes.errors import RushesError
 from rushes.guard import Region, check_matte_on_faces, performer_regions, protect_map
 from rushes.matte import (
@@ -64,13 +63,6 @@ class RemoveParams(BaseModel):
     )
 
 
-def _is_linear(space: str) -> bool:
-    try:
-        return str(config().getColorSpace(space).getEncoding()) == "scene-linear"
-    except Exception:
-        return False
-
-
 class Remove(Operation):
     """Wire, rig and object removal; see the module docstring."""
 
@@ -105,7 +97,7 @@ class Remove(Operation):
         artifacts: dict[str, Any] = {}
         files: dict[str, Any] = {}
 
-        linear = _is_linear(space)
+        linear = is_scene_linear(space)
 
         def shot_frames() -> Iterator[np.ndarray]:
             """The shot in a display-like encoding, for tracking and wire finding."""

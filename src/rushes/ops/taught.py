@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
-from rushes.color import GRADING_SPACE, convert
-from rushes.color.ocio import config
+from rushes.color import GRADING_SPACE, convert, is_scene_linear
 from rushes.dialect.store import models_dir, read_json
 from rushes.dialect.teach_data import (
     NAME_RE,
@@ -65,13 +64,6 @@ class TaughtParams(BaseModel):
         if not NAME_RE.match(v):
             raise ValueError(f"effect name {v!r} is not allowed; use letters, digits, - and _")
         return v
-
-
-def _is_linear(space: str) -> bool:
-    try:
-        return str(config().getColorSpace(space).getEncoding()) == "scene-linear"
-    except Exception:
-        return False
 
 
 class Taught(Operation):
@@ -144,7 +136,7 @@ class Taught(Operation):
                 "effect": effect,
                 "output": output,
                 "source_space": space,
-                "work_space": GRADING_SPACE if _is_linear(space) else space,
+                "work_space": GRADING_SPACE if is_scene_linear(space) else space,
                 "clip": str(clip.path),
                 "fps": clip.fps or project.settings.fps,
                 "start": shot.start,
