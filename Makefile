@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	# the CPU build of PyTorch first: a bare 'torch' requirement would pull GBs of CUDA packages
 	$(PY) -m pip install -q 'torch==2.13.0'
-	$(PY) -m pip install -q -e '.[dev,bench]'
+	$(PY) -m pip install -q -e '.[dev,bench,sign]'
 	# PySceneDetect is the benchmark's peer; it asks for GUI OpenCV, we keep the headless one
 	$(PY) -m pip install -q --no-deps 'scenedetect==0.7.2' && $(PY) -m pip install -q platformdirs tqdm click
 	@touch $(STAMP)

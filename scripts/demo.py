@@ -251,7 +251,7 @@ def main() -> int:
     )  # fmt: skip
     sh("fix", "apply-taught", "wire_paint", WIRE_ROLL)
     sh("fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"))
-    sh("ls", "proposals")
+    creative_control(pid)
     print(
         f"\nDone. Project: {DEMO / 'my_film'}; contact sheet {DEMO / 'contact_sheet.png'}; "
         f"continuity {DEMO / 'continuity.png'}; render, CDL and LUT in {DEMO}; the wire "
@@ -260,6 +260,52 @@ def main() -> int:
         "('rushes model show')"
     )
     return 0
+
+
+def guard_mattes(clip: dict[str, object], out: Path) -> tuple[Path, Path]:
+    """A thin static line across the middle of the frame (over a talking head's face) and a
+    small box in the top-left corner (background), at the clip's size."""
+    import cv2
+
+    w, h = int(str(clip["width"])), int(str(clip["height"]))
+    out.mkdir(parents=True, exist_ok=True)
+    line = np.zeros((h, w), np.uint8)
+    cv2.line(line, (w // 4, h // 3), (3 * w // 4, h // 3 + h // 10), 255, max(2, w // 200))
+    corner = np.zeros((h, w), np.uint8)
+    cv2.rectangle(corner, (w // 40, h // 40), (w // 40 + w // 12, h // 40 + h // 12), 255, -1)
+    cv2.imwrite(str(out / "over_face.png"), line)
+    cv2.imwrite(str(out / "background.png"), corner)
+    return out / "over_face.png", out / "background.png"
+
+
+def creative_control(match_pid: str) -> None:
+    """Decisions, locks, the performer guard, the audit trail and provenance."""
+    clips = json.loads(
+        subprocess.run(
+            [*RUSHES, "ls", "clips", "--json"], cwd=DEMO / "my_film", check=True,
+            capture_output=True, text=True,
+        ).stdout
+    )  # fmt: skip
+    head = next((c for c in clips if c["name"] == PICKS[0][1]), clips[0])
+    shot = f"{head['name']}#1" if head["shots"] > 1 else head["name"]
+    over_face, background = guard_mattes(head, DEMO / "mattes" / "guard")
+    sh("proposals", "--status", "pending")
+    sh("approve", match_pid, "--note", "matches the hero take")
+    sh("approve", match_pid, check=False)  # refused: decided already
+    sh("guard", "check", shot, "--mask", str(background), check=False)
+    sh("guard", "check", shot, "--mask", str(over_face), check=False)
+    sh("fix", "remove", shot, "--mask", str(over_face), check=False)  # refused unless ...
+    sh(
+        "fix", "remove", shot, "--mask", str(over_face), "--allow-performer-region",
+        "--note", "boom shadow across the face; director signed off",
+        check=False,
+    )  # fmt: skip
+    sh("lock", WIRE_ROLL, "--note", "picture locked")
+    sh("fix", "degrain", WIRE_ROLL, check=False)  # refused: locked
+    sh("unlock", WIRE_ROLL, "--note", "reopened for the wire paint")
+    sh("proposals")
+    sh("log", "--limit", "12")
+    sh("provenance", str(DEMO / "remove"), check=False)
 
 
 if __name__ == "__main__":

@@ -42,13 +42,10 @@ def ingest(project: Project, paths: list[str | Path], **options: Any) -> IngestR
 def fix(project: Project, op: str, shot: str, **params: Any) -> int:
     """Propose a fix for ``shot`` with operation ``op``; returns the proposal id."""
     from rushes.ops import get_operation
-    from rushes.ops.proposals import save_plan
-    from rushes.project.query import find_shot
+    from rushes.ops.proposals import propose
 
     operation = get_operation(op)
-    with project.session() as s:
-        plan = operation.plan(find_shot(s, shot), operation.Params(**params), project)
-    return save_plan(project, plan)
+    return propose(project, operation, shot, operation.Params(**params))[0]
 
 
 def export(project: Project, kind: str, proposal: int, path: str | Path) -> dict[str, Any]:

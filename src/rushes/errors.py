@@ -83,3 +83,24 @@ class DeviceError(RushesError):
 
 class TeachError(ModelError):
     """Before/after examples cannot be taught from (sizes or counts differ, a face is changed)."""
+
+
+class ProvenanceError(RushesError):
+    """A render's provenance cannot be found, read, written or signed."""
+
+
+class ForbiddenOperationError(RushesError):
+    """An operation declares a capability rushes refuses (face, lip, expression or voice
+    synthesis), or does not declare what the guard needs to know."""
+
+
+class LockedError(RushesError):
+    """A shot is locked: no new fix and no approval until it is unlocked with a note."""
+
+
+class DecisionError(RushesError):
+    """A proposal cannot be decided: unknown, already decided, stale, rejected or superseded."""
+
+
+class DecisionConflictError(DecisionError):
+    """Someone else decided the proposal first; nothing was changed."""

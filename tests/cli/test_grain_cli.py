@@ -111,7 +111,7 @@ def test_regrain_like_another_shot(film: Path) -> None:
     assert made["op"] == "regrain" and made["params"]["like"] == STILL and made["top_up"]
     assert made["params"]["amount"] == 1.5 and made["own_sigma_mean"] > 0
     plan, row = load_plan(Project.open(film), made["proposal"])
-    assert row["op"] == "regrain" and row["status"] == "proposed"
+    assert row["op"] == "regrain" and row["status"] == "pending"
     assert plan.result["profile"]["version"] == "grain.1" and plan.result["own_profile"]
 
 

@@ -67,7 +67,7 @@ def test_match_render_export(film: Path, tmp_path: Path) -> None:
     pid = str(made["proposal"])
     assert made["exposure_stops"] > 0.2  # the graded take is brighter-made
     listed = json.loads(rushes("ls", "proposals", "--json", cwd=film).stdout)
-    assert listed[0]["id"] == made["proposal"] and listed[0]["status"] == "proposed"
+    assert listed[0]["id"] == made["proposal"] and listed[0]["status"] == "pending"
 
     # rendered mp4 of the matched take is close to the reference take
     out = tmp_path / "mp4"

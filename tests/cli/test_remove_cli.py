@@ -119,7 +119,7 @@ def test_remove_with_a_matte_sequence(film: dict[str, Any], tmp_path: Path) -> N
     assert fill["photographed_in_shot"] > 0.97
     assert fill["synthesized"] < 0.03
     assert len(fill["frames"]) == N
-    assert prov["params"]["mask"].endswith("wire.####.png")
+    assert prov["proposal"]["params"]["mask"].endswith("wire.####.png")
 
 
 def test_remove_with_keyed_shapes(film: dict[str, Any], tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from rushes.color import WORKING_SPACE, convert
 from rushes.errors import RushesError
 from rushes.ingest import ingest
 from rushes.media import write_prores
-from rushes.ops.proposals import save_plan
+from rushes.ops.proposals import propose
 from rushes.ops.remove import Remove, RemoveParams
 from rushes.ops.render import render_proposal
 from rushes.project import Project, query
@@ -66,9 +66,8 @@ def test_a_rig_that_never_moves_is_filled_from_the_other_take(
     with project.session() as s:
         shot = query.find_shot(s, TAKE1)
         assert shot.setup is not None and len(shot.setup.shots) == 2  # one setup, two takes
-        plan = Remove().plan(shot, RemoveParams(mask=str(takes["matte"])), project)
+    pid, plan, _ = propose(project, Remove(), TAKE1, RemoveParams(mask=str(takes["matte"])))
     assert [t["name"] for t in plan.result["takes"]] == [TAKE2]
-    pid = save_plan(project, plan)
     prov = render_proposal(project, pid, "exr", tmp_path / "out")
     fill = prov["fill"]
     assert fill["photographed_other_takes"] > 0.9, fill  # never seen in its own shot
@@ -85,10 +84,8 @@ def test_a_rig_that_never_moves_is_filled_from_the_other_take(
 
 def test_without_takes_it_is_synthesized_and_says_so(takes: dict[str, Any], tmp_path: Path) -> None:
     project: Project = takes["project"]
-    with project.session() as s:
-        shot = query.find_shot(s, TAKE1)
-        plan = Remove().plan(shot, RemoveParams(mask=str(takes["matte"]), takes=False), project)
-    pid = save_plan(project, plan)
+    params = RemoveParams(mask=str(takes["matte"]), takes=False)
+    pid, _, _ = propose(project, Remove(), TAKE1, params)
     r = run_rushes("render", str(pid), "-o", str(tmp_path / "out"), "--json", cwd=project.root)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["fill"]["synthesized"] > 0.9
@@ -162,13 +159,11 @@ def test_scene_linear_plates_get_their_own_grain_back(tmp_path: Path) -> None:
     assert ingest(project, [tmp_path / "seq"], workers=1).ok
     renders = {}
     for regrain in (True, False):
-        with project.session() as s:
-            shot = query.find_shot(s, "A005C001_261121_R5AB")
-            params = RemoveParams(mask=str(tmp_path / "m" / "m.%04d.png"), regrain=regrain)
-            plan = Remove().plan(shot, params, project)
+        params = RemoveParams(mask=str(tmp_path / "m" / "m.%04d.png"), regrain=regrain)
+        pid, plan, _ = propose(project, Remove(), "A005C001_261121_R5AB", params)
         assert plan.result["fill_space"] != plan.result["source_space"]  # filled in log
         out = tmp_path / f"out{regrain}"
-        render_proposal(project, save_plan(project, plan), "exr", out)
+        render_proposal(project, pid, "exr", out)
         renders[regrain] = sorted(out.glob("A005*.exr"))
     rel = []
     for t, (a, b) in enumerate(zip(renders[True], renders[False], strict=True)):

@@ -18,7 +18,7 @@ from rushes.errors import TeachError
 from rushes.guard import performer_regions, protect_map
 from rushes.ingest import ingest
 from rushes.media import open_media, write_h264
-from rushes.ops.proposals import load_plan, save_plan
+from rushes.ops.proposals import load_plan, propose
 from rushes.ops.registry import get_operation
 from rushes.ops.render import render_proposal
 from rushes.ops.taught import Taught, TaughtParams
@@ -83,7 +83,8 @@ def test_plan_and_render_remove_markers_on_frames_never_shown(
     assert e["name"] == "dots" and e["output"] == "rgb" and e["base_model"] is None
     assert e["weights_xxh64"] == film["card"]["weights_xxh64"] and e["examples"] == 3
     assert plan.result["frames"] == N and plan.result["output"] == "rgb"
-    pid = save_plan(project, plan)
+    pid, _, verdict = propose(project, Taught(), SHOT, TaughtParams(name="dots"))
+    assert verdict.allowed and verdict.rule == "keeps-performers"
     stored, _ = load_plan(project, pid)
     assert stored.folder is not None and (stored.folder / "taught.safetensors").is_file()
     prov = render_proposal(project, pid, "exr", tmp_path / "out")
@@ -169,7 +170,7 @@ def test_a_matte_effect_renders_its_matte_beside_unchanged_frames(
     with project.session() as s:
         plan = Taught().plan(query.find_shot(s, SHOT), TaughtParams(name="dots-matte"), project)
     assert plan.result["output"] == "matte"
-    pid = save_plan(project, plan)
+    pid, _, _ = propose(project, Taught(), SHOT, TaughtParams(name="dots-matte"))
     prov = render_proposal(project, pid, "exr", tmp_path / "out")
     space = plan.result["source_space"]
     frames = sorted((tmp_path / "out").glob(f"{SHOT}.*.exr"))

@@ -11,15 +11,20 @@ import typer
 from rushes.cli import (
     contact_sheet,
     continuity,
+    decide,
     export,
     fix,
     grain,
+    guard,
     ingest,
     init,
     learn,
+    lock,
+    log,
     ls,
     model,
     plate,
+    provenance,
     render,
     show,
     teach,
@@ -62,6 +67,15 @@ app.command()(plate.plate)
 app.command()(learn.learn)
 app.add_typer(model.app, name="model")
 app.command()(teach.teach)
+app.command()(decide.proposals)
+app.command()(decide.approve)
+app.command()(decide.reject)
+app.command()(lock.lock)
+app.command()(lock.unlock)
+app.command()(lock.locks)
+app.command()(log.log)
+app.add_typer(guard.app, name="guard")
+app.command()(provenance.provenance)
 
 
 def main() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -45,6 +46,20 @@ def fail(message: str, code: int = 2) -> NoReturn:
     """Print one error line to stderr and exit."""
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def frame_progress(label: str, *, quiet: bool = False) -> Iterator[Callable[[int], None]]:
+    """A progress bar of frames done (total unknown) on stderr; yields ``advance(n)``."""
+    with Progress(
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:.0f} frames"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=quiet or not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda n: bar.advance(task, n)
 
 
 def spinner(message: str, *, quiet: bool = False) -> AbstractContextManager[object]:

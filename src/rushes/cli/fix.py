@@ -10,7 +10,7 @@ from rich.progress import Progress
 from rushes.cli.common import console, err_console, fail, open_project, print_json
 from rushes.editorial.continuity import rank_shots
 from rushes.ops.match import Match, MatchParams
-from rushes.ops.proposals import save_plan
+from rushes.ops.proposals import propose
 from rushes.project import query
 
 app = typer.Typer(help="Propose fixes (each is a proposal a person reviews).", no_args_is_help=True)
@@ -55,11 +55,8 @@ def match(
     with Progress(console=err_console, disable=as_json or not err_console.is_terminal) as bar:
         task = bar.add_task("matching", total=len(pairs))
         for name, ref_name in pairs:
-            with project.session() as s:
-                target = query.find_shot(s, name)
-                params = MatchParams(to=ref_name, samples=samples, residual_lut=lut)
-                plan = op.plan(target, params, project)
-            pid = save_plan(project, plan)
+            params = MatchParams(to=ref_name, samples=samples, residual_lut=lut)
+            pid, plan, _ = propose(project, op, name, params)
             r = plan.result
             made.append({"proposal": pid, "shot": name, "to": ref_name, **r})
             bar.advance(task)

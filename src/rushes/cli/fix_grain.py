@@ -10,17 +10,15 @@ from rushes.cli.common import console, open_project, print_json, spinner
 from rushes.cli.grain import Method
 from rushes.ops.base import Operation
 from rushes.ops.grain import DEFAULT_SAMPLES, Degrain, DegrainParams, Regrain, RegrainParams
-from rushes.ops.proposals import save_plan
+from rushes.ops.proposals import propose
 from rushes.project import Project, query
 
 
 def _propose(project: Project, op: Operation, shot: str, params: Any) -> dict[str, Any]:
+    with spinner(f"{op.name}: measuring {shot}"):
+        pid, plan, _ = propose(project, op, shot, params)
     with project.session() as s:
-        target = query.find_shot(s, shot)
-        name = target.name
-        with spinner(f"{op.name}: measuring {name}"):
-            plan = op.plan(target, params, project)
-    pid = save_plan(project, plan)
+        name = query.find_shot(s, shot).name
     r = {k: v for k, v in plan.result.items() if k not in ("profile", "own_profile")}
     return {"proposal": pid, "op": op.name, "shot": name, "params": plan.params, **r}
 

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from rushes.cli.common import console, open_project, print_json, spinner
-from rushes.ops.proposals import save_plan
+from rushes.cli.common import console, fail, frame_progress, open_project, print_json
+from rushes.ops.proposals import propose
 from rushes.ops.remove import Remove, RemoveParams
 from rushes.project import query
 
@@ -50,6 +50,17 @@ def remove(
     regrain: Annotated[
         bool, typer.Option("--regrain/--no-regrain", help="Match the fill's grain to the plate.")
     ] = True,
+    allow_performer_region: Annotated[
+        bool,
+        typer.Option(
+            "--allow-performer-region",
+            help="Let the fill synthesize on a performer where nothing was photographed "
+            "(needs --note; recorded in the audit log). A face is never replaced.",
+        ),
+    ] = False,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why, with --allow-performer-region.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Propose removing what the matte covers, with pixels the production photographed.
@@ -70,12 +81,21 @@ def remove(
         regrain=regrain,
         network=network,
     )
+    if note is not None and not allow_performer_region:
+        fail("--note goes with --allow-performer-region")
+    if allow_performer_region and not (note or "").strip():
+        fail('--allow-performer-region needs --note "why" (it is recorded in the audit log)')
+    with frame_progress(f"remove: matte and guard for {shot}", quiet=as_json) as advance:
+        pid, plan, verdict = propose(
+            project,
+            Remove(),
+            shot,
+            params,
+            allow_performer_region=note if allow_performer_region else None,
+            progress=advance,
+        )
     with project.session() as s:
-        target = query.find_shot(s, shot)
-        name = target.name
-        with spinner(f"remove: preparing the matte of {name}", quiet=as_json):
-            plan = Remove().plan(target, params, project)
-    pid = save_plan(project, plan)
+        name = query.find_shot(s, shot).name
     r = plan.result
     made = {
         "proposal": pid,
@@ -94,7 +114,7 @@ def remove(
     console.print(
         f"proposal [bold]{pid}[/]: remove from {name} ({r['frames']} frames)  matte: {what}; "
         f"covers {100 * r['coverage']:.2f}% of the frame; "
-        f"{len(r['performers'])} performer region(s) protected; "
+        f"guard: {verdict.rule} ({verdict.reasons[-1]}); "
         f"{len(r['takes'])} other take(s) of the setup\n"
         f"render it to review: rushes render {pid} --format exr",
         highlight=False,

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from rushes.cli.common import console, open_project, print_json
-from rushes.ops.proposals import save_plan
+from rushes.cli.common import console, frame_progress, open_project, print_json
+from rushes.ops.proposals import propose
 from rushes.ops.taught import Taught, TaughtParams
 from rushes.project import query
 
@@ -23,11 +23,10 @@ def apply_taught(
     """
     project = open_project()
     params = TaughtParams(name=name)
+    with frame_progress("guard: finding performers", quiet=as_json) as advance:
+        pid, plan, _ = propose(project, Taught(), shot, params, progress=advance)
     with project.session() as s:
-        target = query.find_shot(s, shot)
-        shot_name = target.name
-        plan = Taught().plan(target, params, project)
-    pid = save_plan(project, plan)
+        shot_name = query.find_shot(s, shot).name
     r = plan.result
     made = {
         "proposal": pid,

@@ -26,7 +26,7 @@ class Format(StrEnum):
 
 
 def render(
-    proposal: Annotated[str, typer.Argument(help="Proposal id ('rushes ls proposals').")],
+    proposal: Annotated[str, typer.Argument(help="Proposal id ('rushes proposals').")],
     fmt: Annotated[Format, typer.Option("--format", help="exr, prores or mp4.")] = Format.exr,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
@@ -51,6 +51,11 @@ def render(
     if as_json:
         print_json(prov)
     else:
+        files = prov["output"]["files"]
+        first = files[0]["path"] if files else "no files"
         console.print(
-            f"rendered proposal {pid} as {fmt.value}: {prov['output']['files'][0]}", highlight=False
+            f"rendered proposal {pid} as {fmt.value} in "
+            f"{output or project.path('renders', str(pid))}: "
+            f"{first} ({len(files)} file(s), provenance.json beside them)",
+            highlight=False,
         )

@@ -8,8 +8,10 @@ is refused whatever the source. Regions come from the faces and people found at 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,3 +90,23 @@ def protect_map(regions: list[Region], width: int, height: int) -> np.ndarray | 
     for r in regions:
         out[r.y : r.y + r.h, r.x : r.x + r.w] = True
     return out
+
+
+PERFORMERS_FILE = "performers.json"
+"""Where a proposal keeps the per-frame performer regions the guard checked."""
+
+
+def stored_protect(
+    folder: Path | None, result: dict[str, Any]
+) -> Callable[[int], np.ndarray | None]:
+    """The protection map per frame (0-based in the shot) a stored proposal was checked with:
+    the guard's per-frame tracks (``performers.json``) when present, else the shot-level
+    regions of ``result["performers"]`` on every frame (proposals made before tracking)."""
+    f = folder / PERFORMERS_FILE if folder is not None else None
+    if f is not None and f.is_file():
+        from rushes.guard.tracking import PerformerTracks
+
+        return PerformerTracks.from_dict(json.loads(f.read_text(encoding="utf-8"))).protect
+    regions = [Region.from_dict(d) for d in result.get("performers", [])]
+    static = protect_map(regions, int(result["width"]), int(result["height"]))
+    return lambda _i: static

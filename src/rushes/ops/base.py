@@ -44,7 +44,12 @@ class Operation(ABC):
         version: Parameter schema version (``match.1``); stored in every proposal.
         Params: The pydantic model of the parameters.
         synthesizes_pixels: True when the op invents pixels (inpainting, outpainting).
+        synthesizes: What the invented pixels are of (``{"background"}``, ``{"matte"}``). The
+            registry refuses any operation declaring a face, lip, expression or voice: rushes
+            does not synthesize performances (:mod:`rushes.guard.capabilities`).
         touches: ``"global"`` (whole frame) or ``"masked"``.
+        keeps_performers: True when :meth:`run` leaves performer regions as photographed
+            (the guard then allows an op that synthesizes pixels elsewhere).
         context_frames: Frames of temporal context each side that :meth:`run` needs.
     """
 
@@ -52,7 +57,9 @@ class Operation(ABC):
     version: ClassVar[str]
     Params: ClassVar[type[BaseModel]]
     synthesizes_pixels: ClassVar[bool] = False
+    synthesizes: ClassVar[frozenset[str]] = frozenset()
     touches: ClassVar[str] = "global"
+    keeps_performers: ClassVar[bool] = False
     context_frames: ClassVar[int] = 0
 
     @abstractmethod
@@ -67,6 +74,19 @@ class Operation(ABC):
     def matte(self, plan: Plan) -> Callable[[int], np.ndarray] | None:
         """For ``touches == "masked"`` ops: the matte of frame ``i`` of the shot (0-based),
         float32 ``(H, W)`` in [0, 1], rendered beside the frames for compositors."""
+        return None
+
+    def unphotographed(
+        self,
+        plan: Plan,
+        protect: Callable[[int], np.ndarray | None],
+        frames: set[int],
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[int, int] | None:
+        """For ops that synthesize under a matte: per frame of ``frames`` (0-based in the
+        shot), how many matte pixels inside ``protect(i)`` (bool ``(H, W)`` performer regions)
+        no photographed source covers. ``None``: the op cannot tell (the guard then assumes
+        every such pixel would be synthesized)."""
         return None
 
     def report(self, plan: Plan) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """``remove``: paint out wires, rigs, markers and stray objects with what the production shot.
 
 ``plan`` resolves the matte once (mask images are copied into the proposal; tracked shapes and
-found wires are stored as a keyed shape file an artist can open and correct), checks it against
-the performers found at ingest (a matte over a large share of a face is refused), and measures
-the shot's grain. ``run`` streams the shot through :func:`rushes.ops.remove_fill.fill_frames`
-(the shot's own frames, then other takes of its setup, then spatial synthesis outside
-performers), then tops the fill's grain up to the plate's.
+found wires are stored as a keyed shape file an artist can open and correct) and measures the
+shot's grain. The guard (:func:`rushes.ops.proposals.propose`) then checks the matte against the
+performers found on every frame: where it crosses one, :meth:`Remove.unphotographed` (a dry run
+of the fill) says which pixels no photographed source covers, and the fix is refused there
+unless overridden; a matte over a large share of a face is refused outright. ``run`` streams the
+shot through :func:`rushes.ops.remove_fill.fill_frames` (the shot's own frames, then other takes
+of its setup, then spatial synthesis outside performers), then tops the fill's grain up to the
+plate's.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from pydantic import BaseModel, Field
 from rushes.analysis.grain import GrainProfile
 from rushes.color import GRADING_SPACE, convert, is_scene_linear
 from rushes.errors import RushesError
-from rushes.guard import Region, check_matte_on_faces, performer_regions, protect_map
+from rushes.guard import performer_regions
+from rushes.guard.performers import stored_protect
 from rushes.matte import (
     Matte,
     ShapeMatte,
@@ -70,6 +74,7 @@ class Remove(Operation):
     version: ClassVar[str] = "remove.1"
     Params: ClassVar[type[BaseModel]] = RemoveParams
     synthesizes_pixels: ClassVar[bool] = True
+    synthesizes: ClassVar[frozenset[str]] = frozenset({"background"})
     touches: ClassVar[str] = "masked"
     context_frames: ClassVar[int] = 12
 
@@ -128,7 +133,6 @@ class Remove(Operation):
         matte = _matte_from(files, artifacts, width, height, frames, p.dilate)
         matte.validate()
         regions = performer_regions(shot.analysis or {}, width, height)
-        check_matte_on_faces(matte.mask, sample_indices(frames, 9), regions, shot.name)
         coverage = [matte.coverage(i) for i in sample_indices(frames, 9)]
         grain = shot_grain(project, shot).to_dict() if p.regrain else None
         takes = _sibling_takes(shot, project) if p.takes else []
@@ -140,6 +144,8 @@ class Remove(Operation):
             params=p.model_dump(),
             result={
                 "matte": files,
+                "clip": str(path),
+                "fps": str(fps),
                 "start": start,
                 "frames": frames,
                 "width": width,
@@ -170,8 +176,8 @@ class Remove(Operation):
         mask_of = self.matte(plan)
         start = int(r["start"])
         fill_space = r.get("fill_space") or colorspace
-        regions = [Region.from_dict(d) for d in r.get("performers", [])]
-        guard = protect_map(regions, r["width"], r["height"])
+        verdict = r.get("guard") or {}
+        protect = None if verdict.get("override") else stored_protect(plan.folder, r)
         grain = GrainProfile.from_dict(r["grain"]) if r.get("grain") else None
         sources: list[FillSource] = []
         takes = _open_takes(plan) if plan.params.get("takes") and r.get("takes") else None
@@ -197,7 +203,7 @@ class Remove(Operation):
                 frames(),
                 (mask_of(k) for k in itertools.count()),
                 opts,
-                protect=(lambda _i: guard) if guard is not None else None,
+                protect=protect,
                 sources=sources,
                 first_index=0,
             ):
@@ -237,6 +243,53 @@ class Remove(Operation):
             "synthesis": f"plate network {model['version']}" if model else "OpenCV Telea",
             "frames": per_frame,
         }
+
+    def unphotographed(
+        self,
+        plan: Plan,
+        protect: Callable[[int], np.ndarray | None],
+        frames: set[int],
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[int, int]:
+        """Per frame of ``frames``: matte pixels inside ``protect`` that neither the shot's
+        other frames nor other takes photographed (a dry run of the fill: nothing is
+        synthesized). Reads only the frames within ``radius`` of those asked."""
+        if not frames:
+            return {}
+        r = plan.result
+        mask_of = self.matte(plan)
+        radius = int(plan.params.get("radius", 12))
+        n = int(r["frames"])
+        lo, hi = max(0, min(frames) - radius), min(n, max(frames) + radius + 1)
+        space, fill_space = str(r["source_space"]), str(r.get("fill_space") or r["source_space"])
+        start = int(r["start"])
+
+        def read() -> Iterator[np.ndarray]:
+            with open_media(Path(r["clip"]), fps=parse_rate(r["fps"])) as reader:
+                for _, f in reader.iter_frames(start + lo, start + hi):
+                    yield f if fill_space == space else convert(f, space, fill_space)
+
+        takes = _open_takes(plan) if plan.params.get("takes") and r.get("takes") else None
+        opts = FillOptions(radius=radius, dry_run=True, only=frozenset(frames))
+        out: dict[int, int] = {}
+        try:
+            for filled in fill_frames(
+                read(),
+                (mask_of(k) for k in range(lo, hi)),
+                opts,
+                protect=protect,
+                sources=[takes] if takes is not None else None,
+                first_index=lo,
+            ):
+                i = filled.stats.index
+                if i in frames:
+                    out[i] = filled.stats.protected_left
+                    if progress:
+                        progress(1)
+        finally:
+            if takes is not None:
+                takes.close()
+        return out
 
     def report(self, plan: Plan) -> dict[str, Any]:
         """Where the filled pixels came from (shares of the matte's pixels), per frame too."""

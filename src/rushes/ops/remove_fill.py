@@ -48,6 +48,11 @@ class FillOptions:
         spatial_radius: Telea radius for what was never photographed.
         synthesizer: The project's plate network (:meth:`rushes.dialect.plate.PlateModel.fill`)
             for what was never photographed; ``None``: OpenCV Telea.
+        dry_run: Only find what is photographed (the guard's check): nothing is synthesized,
+            and never-photographed pixels inside a protected region are counted in
+            ``FillStats.protected_left`` instead of raising.
+        only: Fill only these frames (numbered from ``first_index``); the others pass through
+            untouched (their mattes still tell what the neighbours photographed).
     """
 
     radius: int = 12
@@ -57,6 +62,8 @@ class FillOptions:
     flow_long_side: int = FLOW_LONG_SIDE
     spatial_radius: int = 5
     synthesizer: Synthesizer | None = None
+    dry_run: bool = False
+    only: frozenset[int] | None = None
 
 
 class Synthesizer(Protocol):
@@ -84,6 +91,7 @@ class FillStats:
     other: int = 0
     spatial: int = 0
     mean_distance: float = 0.0
+    protected_left: int = 0
 
     def to_dict(self) -> dict[str, float | int]:
         """JSON form."""
@@ -303,6 +311,8 @@ def _fill_one(
     stats = FillStats(index=first_index + t)
     kept = np.ones((h, w), np.float32)
     synth = np.zeros((h, w), bool)
+    if opt.only is not None and first_index + t not in opt.only:
+        return Filled(frame, stats, synth, kept, mask)
     box = mask_bbox(need)
     if box is None:
         return Filled(frame, stats, synth, kept, mask)
@@ -362,11 +372,17 @@ def _fill_one(
             region = protect(first_index + t)
             if region is not None and region[ys[left], xs[left]].any():
                 n = int(region[ys[left], xs[left]].sum())
+                if opt.dry_run:
+                    stats.protected_left = n
+                    return Filled(frame, stats, synth, kept, mask)
                 raise PerformerRegionError(
                     f"frame {first_index + t}: {n} pixels under the matte on a performer were "
                     "never photographed, and rushes does not synthesize pixels on a performer; "
                     "shrink the matte there"
                 )
+        if opt.dry_run:
+            stats.spatial = int(left.sum())
+            return Filled(frame, stats, synth, kept, mask)
         if opt.synthesizer is not None:
             fill[left] = _network(opt.synthesizer, win, t, frame, ys, xs, fill, left)
         else:

@@ -35,7 +35,8 @@ from rushes.dialect.teach_data import (
     taught_dir,
 )
 from rushes.errors import ModelError, TeachError
-from rushes.guard import Region, performer_regions, protect_map
+from rushes.guard import performer_regions
+from rushes.guard.performers import stored_protect
 from rushes.media import open_media, xxh64_file
 from rushes.ops.base import Chunks, Operation, Plan
 from rushes.ops.frames import shot_colorspace
@@ -73,7 +74,9 @@ class Taught(Operation):
     version: ClassVar[str] = "taught.1"
     Params: ClassVar[type[BaseModel]] = TaughtParams
     synthesizes_pixels: ClassVar[bool] = True
+    synthesizes: ClassVar[frozenset[str]] = frozenset({"taught effect"})
     touches: ClassVar[str] = "global"
+    keeps_performers: ClassVar[bool] = True
 
     def __init__(self) -> None:
         self._report: dict[str, Any] = {}
@@ -178,12 +181,13 @@ class Taught(Operation):
 
         model = self._model(plan)
         work = r.get("work_space") or colorspace
-        regions = [Region.from_dict(d) for d in r.get("performers", [])]
-        guard = protect_map(regions, int(r["width"]), int(r["height"]))
-        frames_done = kept = changed = 0
+        protect_of = stored_protect(plan.folder, r)
+        start = int(r.get("start", 0))
+        frames_done = kept = changed = protected = 0
         for first, frames in chunks:
             out = np.empty_like(frames, dtype=np.float32)
             for k, frame in enumerate(frames):
+                guard = protect_of(first - start + k)
                 f = np.asarray(frame, np.float32)
                 src = f if work == colorspace else convert(f, colorspace, work)
                 got = apply_taught(model, src)
@@ -191,6 +195,7 @@ class Taught(Operation):
                 if work != colorspace:
                     got = convert(got, work, colorspace)
                 if guard is not None:
+                    protected += int(guard.sum())
                     kept += int(np.count_nonzero(moved & guard))
                     got = np.where(guard[:, :, None], f, got)
                     moved &= ~guard
@@ -203,7 +208,7 @@ class Taught(Operation):
             "output": "rgb",
             "frames_rendered": frames_done,
             "changed_share": round(changed / max(frames_done * area, 1), 6),
-            "performer_pixels_per_frame": int(guard.sum()) if guard is not None else 0,
+            "performer_pixels_per_frame": round(protected / max(frames_done, 1)),
             "kept_in_performers": kept,
         }
 

@@ -1,7 +1,18 @@
 """The workspace on disk and the catalog."""
 
-from rushes.project.catalog import AuditEvent, Clip, Proposal, Setup, Shot
+from rushes.project.catalog import AuditEvent, Clip, Decision, Lock, Proposal, Setup, Shot
 from rushes.project.settings import Settings, parse_rate
 from rushes.project.workspace import Project
 
-__all__ = ["AuditEvent", "Clip", "Project", "Proposal", "Settings", "Setup", "Shot", "parse_rate"]
+__all__ = [
+    "AuditEvent",
+    "Clip",
+    "Decision",
+    "Lock",
+    "Project",
+    "Proposal",
+    "Settings",
+    "Setup",
+    "Shot",
+    "parse_rate",
+]

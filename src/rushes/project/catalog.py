@@ -24,7 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: first release. 2: proposal states pending|approved|rejected|superseded, inputs, versions
+(supersedes), decisions, locks; audit rows carry shot and note and are append-only."""
+
+PROPOSAL_STATES = ("pending", "approved", "rejected", "superseded")
 
 
 def _now() -> dt.datetime:
@@ -110,7 +114,11 @@ class Shot(Base):
 class Proposal(Base):
     """A fix proposed for a shot: the operation, its versioned parameters and what it found.
 
-    A person approves or rejects it; nothing is applied to media until they render it.
+    A person approves or rejects it; nothing is applied to media until they render it. States:
+    ``pending`` -> ``approved`` | ``rejected``; a newer version of the same fix (same shot and
+    ``fix_key``) makes a pending one ``superseded`` and is linked both ways; nothing is deleted.
+    ``inputs`` holds the checksums the proposal was made from (source clips, its own files,
+    model weights): a proposal whose inputs changed is stale and cannot be approved.
     """
 
     __tablename__ = "proposals"
@@ -120,14 +128,46 @@ class Proposal(Base):
     shot_id: Mapped[int] = mapped_column(ForeignKey("shots.id", ondelete="CASCADE"), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String, default="proposed")  # proposed|approved|rejected
+    status: Mapped[str] = mapped_column(String, default="pending", index=True)
     created_by: Mapped[str] = mapped_column(String)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    fix_key: Mapped[str | None] = mapped_column(String, nullable=True, index=True)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    supersedes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    superseded_by: Mapped[int | None] = mapped_column(Integer, nullable=True)
     shot: Mapped[Shot] = relationship()
 
 
+class Decision(Base):
+    """One person's verdict on a proposal (append-only; the proposal row holds the outcome)."""
+
+    __tablename__ = "decisions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("proposals.id", ondelete="CASCADE"), index=True
+    )
+    verdict: Mapped[str] = mapped_column(String)  # approved | rejected
+    user: Mapped[str] = mapped_column(String)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    note: Mapped[str | None] = mapped_column(String, nullable=True)
+
+
+class Lock(Base):
+    """A locked shot: no new fix and no approval until someone unlocks it with a note."""
+
+    __tablename__ = "locks"
+    shot_id: Mapped[int] = mapped_column(
+        ForeignKey("shots.id", ondelete="CASCADE"), primary_key=True
+    )
+    user: Mapped[str] = mapped_column(String)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    note: Mapped[str] = mapped_column(String)
+
+
 class AuditEvent(Base):
-    """Who did what, when: every change to the catalog leaves one row."""
+    """Who did what, when and why: every change to the catalog leaves one row. Append-only:
+    the database itself refuses to update or delete a row (triggers made by
+    :func:`make_engine`)."""
 
     __tablename__ = "audit"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,6 +176,8 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String, index=True)
     target: Mapped[str] = mapped_column(String)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    shot: Mapped[str | None] = mapped_column(String, nullable=True, index=True)
+    note: Mapped[str | None] = mapped_column(String, nullable=True)
 
 
 class Meta(Base):
@@ -155,17 +197,56 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_APPEND_ONLY = ("audit", "decisions")
+
+
+def _migrate(conn: Any) -> None:
+    """Bring an older catalog up to :data:`SCHEMA_VERSION`: add the columns later versions
+    introduced (all nullable), rename old states, and make the audit tables append-only."""
+    for table in Base.metadata.sorted_tables:
+        have = {row[1] for row in conn.execute(text(f"PRAGMA table_info({table.name})"))}
+        for col in table.columns:
+            if col.name not in have:
+                kind = col.type.compile(dialect=conn.dialect)
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}"))
+    conn.execute(text("UPDATE proposals SET status = 'pending' WHERE status = 'proposed'"))
+    for table in _APPEND_ONLY:
+        for verb in ("UPDATE", "DELETE"):
+            conn.execute(
+                text(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON "
+                    f"{table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                )
+            )
+    conn.execute(
+        text("INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', :v)"),
+        {"v": str(SCHEMA_VERSION)},
+    )
+
+
 def make_engine(path: Path) -> Engine:
-    """Engine for the SQLite catalog at ``path`` (WAL, foreign keys), creating the schema."""
+    """Engine for the SQLite catalog at ``path`` (WAL, foreign keys), creating the schema or
+    migrating an older one."""
     engine = create_engine(f"sqlite:///{path}", future=True)
     event.listen(engine, "connect", _sqlite_pragmas)
     Base.metadata.create_all(engine)
     with engine.begin() as conn:
-        conn.execute(
-            text("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', :v)"),
-            {"v": str(SCHEMA_VERSION)},
-        )
+        found = conn.execute(text("SELECT value FROM meta WHERE key = 'schema'")).scalar()
+        if found is None or int(found) < SCHEMA_VERSION:
+            _migrate(conn)
     return engine
 
 
-__all__ = ["AuditEvent", "Base", "Clip", "Meta", "Proposal", "Setup", "Shot", "make_engine"]
+__all__ = [
+    "PROPOSAL_STATES",
+    "AuditEvent",
+    "Base",
+    "Clip",
+    "Decision",
+    "Lock",
+    "Meta",
+    "Proposal",
+    "Setup",
+    "Shot",
+    "make_engine",
+]

@@ -27,6 +27,17 @@ class ColorSettings(BaseModel):
     working_space: str = "ACEScg"
 
 
+class ProvenanceSettings(BaseModel):
+    """C2PA signing of delivered renders (paths relative to the project; see
+    :mod:`rushes.guard.c2pa_sign`, which reads and checks this table)."""
+
+    sign_cert: str | None = Field(None, description="PEM certificate chain")
+    sign_key: str | None = Field(None, description="PEM private key")
+    sign_alg: str | None = Field(None, description="es256, es384, ps256, ...")
+    tsa_url: str | None = Field(None, description="time-stamp authority (none: no network)")
+    trust_anchors: str | None = Field(None, description="PEM CA certificates trusted")
+
+
 class Settings(BaseModel):
     """The whole of ``rushes.toml``."""
 
@@ -35,6 +46,7 @@ class Settings(BaseModel):
     color: ColorSettings = Field(default_factory=ColorSettings)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     users: list[str] = Field(default_factory=list)
+    provenance: ProvenanceSettings = Field(default_factory=ProvenanceSettings)
 
     @field_validator("fps")
     @classmethod
@@ -83,8 +95,10 @@ def dump_settings(s: Settings) -> str:
     lines = ["# rushes project settings", *top]
     for k, v in data.items():
         if isinstance(v, dict):
-            lines += ["", f"[{k}]"]
-            lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items() if vv is not None]
+            items = {kk: vv for kk, vv in v.items() if vv is not None}
+            if items:  # a table with nothing set is left out
+                lines += ["", f"[{k}]"]
+                lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in items.items()]
     return "\n".join(lines) + "\n"
 
 

@@ -104,8 +104,24 @@ class Project:
 
     @property
     def user(self) -> str:
-        """Who is acting (``RUSHES_USER``, else the login name)."""
+        """Who is acting: ``RUSHES_USER``, else the login name."""
         return os.environ.get("RUSHES_USER") or getpass.getuser()
+
+    def check_user(self, what: str) -> str:
+        """The acting user, refused when ``rushes.toml`` lists the project's ``users`` and
+        this one is not among them.
+
+        Raises:
+            ProjectError: names the user and where to add them.
+        """
+        who = self.user
+        if self.settings.users and who not in self.settings.users:
+            raise ProjectError(
+                f"user '{who}' may not {what} in this project (users: "
+                f"{', '.join(self.settings.users)}); set RUSHES_USER or add the name to 'users' "
+                f"in {self.root / SETTINGS_FILE}"
+            )
+        return who
 
     def audit(
         self,
@@ -113,9 +129,21 @@ class Project:
         target: str,
         details: dict[str, Any] | None = None,
         session: Session | None = None,
+        *,
+        shot: str | None = None,
+        note: str | None = None,
     ) -> None:
-        """Append one audit event (inside ``session`` when given, else its own transaction)."""
-        ev = AuditEvent(user=self.user, action=action, target=target, details=details or {})
+        """Append one audit event: who (:attr:`user`), when, what (``action`` on ``target``,
+        ``details``), on which ``shot``, and why (``note``). Inside ``session`` when given, else
+        in its own transaction. The log is append-only."""
+        ev = AuditEvent(
+            user=self.user,
+            action=action,
+            target=target,
+            details=details or {},
+            shot=shot,
+            note=note,
+        )
         if session is not None:
             session.add(ev)
             return
