@@ -252,6 +252,7 @@ def main() -> int:
     sh("fix", "apply-taught", "wire_paint", WIRE_ROLL)
     sh("fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"))
     creative_control(pid)
+    editorial()
     print(
         f"\nDone. Project: {DEMO / 'my_film'}; contact sheet {DEMO / 'contact_sheet.png'}; "
         f"continuity {DEMO / 'continuity.png'}; render, CDL and LUT in {DEMO}; the wire "
@@ -306,6 +307,60 @@ def creative_control(match_pid: str) -> None:
     sh("proposals")
     sh("log", "--limit", "12")
     sh("provenance", str(DEMO / "remove"), check=False)
+
+
+def editor_cut(path: Path) -> Path:
+    """An EDL an editor might send: a middle stretch of three 24 fps takes from 01:00:00:00."""
+    from rushes.media.timecode import frames_to_timecode, timecode_to_frames
+
+    clips = json.loads(
+        subprocess.run(
+            [*RUSHES, "ls", "clips", "--json"], cwd=DEMO / "my_film", check=True,
+            capture_output=True, text=True,
+        ).stdout
+    )  # fmt: skip
+    picked = [c for c in clips if c["fps"] in (None, "24")][:3]
+    lines = ["TITLE: reel1", "FCM: NON-DROP FRAME", ""]
+    rec = timecode_to_frames("01:00:00:00", 24)
+    for k, c in enumerate(picked, start=1):
+        base = timecode_to_frames(c["timecode"], 24) if c["timecode"] else 0
+        a, b = c["frames"] // 4, c["frames"] // 4 + min(24, c["frames"] // 2)
+        tc = [frames_to_timecode(v, 24) for v in (base + a, base + b, rec, rec + b - a)]
+        reel = "".join(ch for ch in c["name"] if ch.isalnum())[:8]
+        lines += [
+            f"{k:03d}  {reel:8} V     C        {' '.join(tc)}",
+            f"* FROM CLIP NAME:  {c['name']}",
+        ]
+        rec += b - a
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def editorial() -> None:
+    """The editor's cut in, the cut's shots pulled for VFX, approved fixes out to the NLE."""
+    sh("import-cut", str(editor_cut(DEMO / "reel1.edl")), check=False)
+    sh("cuts")
+    sh("pull", "--handles", "8", "-o", str(DEMO / "pulls"))
+    rows = json.loads(
+        subprocess.run(
+            [*RUSHES, "cuts", "reel1", "--json"], cwd=DEMO / "my_film", check=True,
+            capture_output=True, text=True,
+        ).stdout
+    )["rows"]  # fmt: skip
+    shot = next(r["shot"] for r in rows if r.get("shot"))
+    made = json.loads(
+        subprocess.run(
+            [*RUSHES, "fix", "degrain", shot, "--json"], cwd=DEMO / "my_film", check=True,
+            capture_output=True, text=True,
+        ).stdout
+    )  # fmt: skip
+    sh("approve", str(made["proposal"]), "--note", "grain calmer, ok for the cut")
+    conform = DEMO / "conform"
+    conform.mkdir(exist_ok=True)
+    sh("export", "otio", "-o", str(conform / "fixes.otio"))
+    sh("export", "edl", "--cut", "reel1", "-o", str(conform / "overcut.edl"))
+    sh("export", "fcp7xml", "-o", str(conform / "fixes.xml"))
+    sh("export", "ale", "-o", str(conform / "fixes.ale"))
 
 
 if __name__ == "__main__":

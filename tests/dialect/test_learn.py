@@ -22,6 +22,7 @@ from rushes.project import Clip, Project
 pytestmark = pytest.mark.footage
 
 CLIPS = ("schoolgirls/schoolgirls.mp4", "bmx-trees/frames", "tennis/frames")
+BUDGET = 8.0  # minutes
 
 
 def small(steps: int | None = None, moments: int = 40, per_moment: int = 2) -> LearnSettings:
@@ -49,9 +50,11 @@ def learned(ingested: Path) -> tuple[Project, dict[str, Any], list[int]]:
             steps.append(info["step"])
 
     # a fixed number of steps (reproducible whatever the machine's speed) on enough crops
-    # that the network generalizes: on 80 crops it overfits and the held-out loss rises
+    # that the network generalizes: on 80 crops it overfits and the held-out loss rises. The
+    # budget is only a ceiling (the step cap ends the run first, ~2 min on an idle 2-core
+    # machine); it is generous so a busy machine still reaches the cap.
     card = learn(
-        project, minutes=3.0, settings=small(steps=150, moments=200, per_moment=3), hook=hook
+        project, minutes=BUDGET, settings=small(steps=150, moments=200, per_moment=3), hook=hook
     )
     return project, card, steps
 
@@ -66,7 +69,7 @@ def test_learn_improves_validation_loss(learned: tuple[Project, dict[str, Any], 
     assert v["crops"] == 8
     for r in v["masked"].values():
         assert np.isfinite(r["network_db"]) and np.isfinite(r["telea_db"])
-    assert card["wall_seconds"] < 3.0 * 60 + 30  # the budget holds (cutting crops included)
+    assert card["wall_seconds"] < BUDGET * 60 + 30  # the budget holds (cutting crops included)
 
 
 def test_manifest_lists_the_clips(learned: tuple[Project, dict[str, Any], list[int]]) -> None:

@@ -16,6 +16,7 @@ from rushes.cli import (
     fix,
     grain,
     guard,
+    import_cut,
     ingest,
     init,
     learn,
@@ -25,6 +26,7 @@ from rushes.cli import (
     model,
     plate,
     provenance,
+    pull,
     render,
     show,
     teach,
@@ -76,6 +78,9 @@ app.command()(lock.locks)
 app.command()(log.log)
 app.add_typer(guard.app, name="guard")
 app.command()(provenance.provenance)
+app.command("import-cut")(import_cut.import_cut)
+app.command()(import_cut.cuts)
+app.command()(pull.pull)
 
 
 def main() -> None:

@@ -55,8 +55,11 @@ def provenance(
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Where these pixels came from (sources, frames, fix, model, approvals), and whether
-    the files, the manifest and any C2PA signature are intact. Exit code 1 when not."""
+    """Where these pixels came from, and whether they are intact (exit code 1 when not).
+
+    Sources, frames, fix, model and approvals; the files, the manifest and any C2PA signature
+    are checked.
+    """
     project = _project_for(target)
     path = _resolve(target, project)
     if not path.exists():

@@ -1,1 +1,2 @@
-"""Editorial: continuity across shots (takes, assembly and NLE interchange come later)."""
+"""Editorial: colour continuity across shots, the editor's cut in (EDL, FCP7 XML, FCPXML, OTIO,
+AAF through OpenTimelineIO), VFX pulls, and approved fixes out as timelines and bins."""

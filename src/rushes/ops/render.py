@@ -49,9 +49,12 @@ FORMATS = ("exr", "prores", "mp4")
 
 
 def _shot_timecode(tc: str | None, fps: str, start: int) -> str | None:
-    if not tc:
-        return None
+    """Source timecode of the shot's first frame; a clip without timecode counts from
+    00:00:00:00, so a render of a later shot still lines up with the cut's source range."""
     try:
+        if not tc:
+            rate = float(parse_rate(fps))
+            return frames_to_timecode(start, rate, drop_frame=False)
         rate = float(parse_rate(fps))
         return frames_to_timecode(
             timecode_to_frames(tc, rate) + start, rate, drop_frame=is_drop_frame_timecode(tc)

@@ -12,11 +12,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Integer,
     LargeBinary,
     String,
+    Text,
     create_engine,
     event,
     text,
@@ -164,6 +166,74 @@ class Lock(Base):
     note: Mapped[str] = mapped_column(String)
 
 
+class Cut(Base):
+    """An editor's cut imported from an EDL, FCP7 XML, FCPXML, OTIO or AAF timeline.
+
+    Importing the same file again (same name, same checksum) matches its events again in place;
+    a changed file under the same name becomes the next ``version`` (older ones are kept).
+    ``rate`` is the cut's exact frame rate (``"24"``, ``"30000/1001"``); ``start`` the record
+    frame of its first event counted from ``00:00:00:00``; ``otio`` the timeline as read, as
+    OpenTimelineIO JSON.
+    """
+
+    __tablename__ = "cuts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    path: Mapped[str] = mapped_column(String)
+    format: Mapped[str] = mapped_column(String)  # edl | fcp7xml | fcpxml | otio | aaf
+    rate: Mapped[str] = mapped_column(String)
+    drop_frame: Mapped[bool] = mapped_column(Boolean, default=False)
+    start: Mapped[int] = mapped_column(Integer, default=0)
+    checksum: Mapped[str] = mapped_column(String(16), index=True)  # xxHash64 of the file
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    imported_by: Mapped[str] = mapped_column(String)
+    otio: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[CutEvent]] = relationship(
+        back_populates="cut", cascade="all, delete-orphan", order_by="CutEvent.index"
+    )
+
+
+class CutEvent(Base):
+    """One picture event of a cut and what it was matched to.
+
+    ``source_in``/``source_out`` (exclusive) are the event's source timecode as frames from
+    ``00:00:00:00`` at ``rate`` (drop-frame aware: real frame counts); ``record_in``/``record_out``
+    the same on the cut's record side. A matched event names its clip, the clip frames it uses
+    (``clip_in``/``clip_out``, exclusive), the shot it covers most (``shot_id``) and every shot it
+    covers (``shots``, names); an unmatched one says why in ``reason``.
+    """
+
+    __tablename__ = "cut_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cut_id: Mapped[int] = mapped_column(ForeignKey("cuts.id", ondelete="CASCADE"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    track: Mapped[str] = mapped_column(String, default="V1")
+    name: Mapped[str] = mapped_column(String)
+    reel: Mapped[str | None] = mapped_column(String, nullable=True)
+    source: Mapped[str | None] = mapped_column(String, nullable=True)  # media path/URL in the cut
+    rate: Mapped[str] = mapped_column(String)
+    drop_frame: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    source_in: Mapped[int] = mapped_column(Integer)
+    source_out: Mapped[int] = mapped_column(Integer)
+    record_in: Mapped[int] = mapped_column(Integer)
+    record_out: Mapped[int] = mapped_column(Integer)
+    matched: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    reason: Mapped[str | None] = mapped_column(String, nullable=True)
+    clip_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clips.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    shot_id: Mapped[int | None] = mapped_column(
+        ForeignKey("shots.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    clip_in: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    clip_out: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shots: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cut: Mapped[Cut] = relationship(back_populates="events")
+    clip: Mapped[Clip | None] = relationship()
+    shot: Mapped[Shot | None] = relationship()
+
+
 class AuditEvent(Base):
     """Who did what, when and why: every change to the catalog leaves one row. Append-only:
     the database itself refuses to update or delete a row (triggers made by
@@ -210,12 +280,12 @@ def _migrate(conn: Any) -> None:
                 kind = col.type.compile(dialect=conn.dialect)
                 conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {col.name} {kind}"))
     conn.execute(text("UPDATE proposals SET status = 'pending' WHERE status = 'proposed'"))
-    for table in _APPEND_ONLY:
+    for name in _APPEND_ONLY:
         for verb in ("UPDATE", "DELETE"):
             conn.execute(
                 text(
-                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON "
-                    f"{table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                    f"CREATE TRIGGER IF NOT EXISTS {name}_no_{verb.lower()} BEFORE {verb} ON "
+                    f"{name} BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
                 )
             )
     conn.execute(
@@ -242,6 +312,8 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Clip",
+    "Cut",
+    "CutEvent",
     "Decision",
     "Lock",
     "Meta",
