@@ -7,7 +7,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint clean chromium
 
 setup: $(STAMP)
 
@@ -25,8 +25,19 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(PY) scripts/demo.py
 
-test: setup lint
+test: setup lint chromium
 	$(PY) -m pytest -q
+
+# the review page's browser tests drive Debian's chromium (Playwright downloads no browser)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO="sudo -n"; \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the review page's browser tests"; \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq \
+	    && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || echo "warning: chromium could not be installed; the browser tests skip (fail under CI)"; \
+	  else echo "note: no chromium and no apt-get; the browser tests skip (fail under CI)"; fi; }
 
 bench: setup
 	$(PY) benchmarks/run.py

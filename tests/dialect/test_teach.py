@@ -269,9 +269,9 @@ def test_names_and_options_are_checked(tmp_path: Path, project: Project) -> None
 def test_an_existing_effect_is_kept_unless_forced(tmp_path: Path, project: Project) -> None:
     after = tiny(tmp_path / "after", 1)
     before = marked_copies(after, tmp_path / "before")
-    first = teach(project, "again", before, after, max_steps=1, crop=32)
+    first = teach(project, "again", before, after, max_steps=1, crop=32, keep_worse=True)
     with pytest.raises(TeachError, match=r"exists.*--force"):
-        teach(project, "again", before, after, max_steps=1, crop=32)
+        teach(project, "again", before, after, max_steps=1, crop=32, keep_worse=True)
     second = teach(project, "again", before, after, max_steps=2, crop=32, seed=1, force=True)
     assert second["steps"] == 2 and first["steps"] == 1
     assert read_effect_card(project, "again")["seed"] == 1
@@ -281,15 +281,15 @@ def test_an_existing_effect_is_kept_unless_forced(tmp_path: Path, project: Proje
 def test_warnings_for_one_pair_and_identical_pairs(tmp_path: Path, project: Project) -> None:
     after = tiny(tmp_path / "after", 1)
     before = marked_copies(after, tmp_path / "before")
-    one = teach(project, "one", before, after, max_steps=1, crop=32)
+    one = teach(project, "one", before, after, max_steps=1, crop=32, keep_worse=True)
     assert any(w.startswith("only 1 example pair:") for w in one["warnings"]), one["warnings"]
     for k in (1, 2):  # the same pair three times
         save_png(before / f"f{k:02d}.png", cv2.imread(str(before / "f00.png"))[..., ::-1] / 255.0)
         save_png(after / f"f{k:02d}.png", cv2.imread(str(after / "f00.png"))[..., ::-1] / 255.0)
-    same = teach(project, "same", before, after, max_steps=1, crop=32)
+    same = teach(project, "same", before, after, max_steps=1, crop=32, keep_worse=True)
     assert not any(w.startswith("only") for w in same["warnings"])
     assert any("only 1 distinct view" in w for w in same["warnings"]), same["warnings"]
-    nothing = teach(project, "nothing", after, after, max_steps=1, crop=32)
+    nothing = teach(project, "nothing", after, after, max_steps=1, crop=32, keep_worse=True)
     assert any("too small to learn" in w for w in nothing["warnings"]), nothing["warnings"]
     distinct = tiny(tmp_path / "distinct", 3, seed=5)
     fine = teach(
@@ -299,6 +299,7 @@ def test_warnings_for_one_pair_and_identical_pairs(tmp_path: Path, project: Proj
         distinct,
         max_steps=1,
         crop=32,
+        keep_worse=True,
     )
     assert not any("distinct" in w or "only" in w or "small" in w for w in fine["warnings"])
 
@@ -315,7 +316,7 @@ def test_foreign_weights_are_refused(tmp_path: Path, project: Project) -> None:
     # an effect whose weights were swapped after teaching is refused by its checksum
     after = tiny(tmp_path / "after", 1)
     before = marked_copies(after, tmp_path / "before")
-    teach(project, "swapped", before, after, max_steps=1, crop=32)
+    teach(project, "swapped", before, after, max_steps=1, crop=32, keep_worse=True)
     w = models_dir(project) / "taught" / "swapped" / "weights.safetensors"
     w.write_bytes(other.read_bytes())
     with pytest.raises(ModelError, match="checksum differs"):
@@ -386,7 +387,9 @@ def test_it_starts_from_the_project_model_when_there_is_one(tmp_path: Path) -> N
     write_json(folder / "card.json", {"version": "v001"})
     after = tiny(tmp_path / "after", 3)
     before = marked_copies(after, tmp_path / "before")
-    card = teach(project, "based", before, after, output="matte", max_steps=1, crop=32)
+    card = teach(
+        project, "based", before, after, output="matte", max_steps=1, crop=32, keep_worse=True
+    )
     assert card["base_model"] == "v001"
     assert not any("no project model" in w for w in card["warnings"])
     model = load_taught(project, "based", device="cpu")
@@ -402,7 +405,7 @@ def test_the_same_seed_teaches_the_same_weights(tmp_path: Path, project: Project
     after = tiny(tmp_path / "after", 3)
     before = marked_copies(after, tmp_path / "before")
     for name, seed in (("seed-a", 0), ("seed-b", 0), ("seed-c", 1)):
-        teach(project, name, before, after, max_steps=3, crop=32, seed=seed)
+        teach(project, name, before, after, max_steps=3, crop=32, seed=seed, keep_worse=True)
     a, b, c = (
         load_taught(project, n, "cpu").net.state_dict() for n in ("seed-a", "seed-b", "seed-c")
     )
@@ -411,3 +414,25 @@ def test_the_same_seed_teaches_the_same_weights(tmp_path: Path, project: Project
     if not torch.cuda.is_available():
         with pytest.raises(DeviceError, match="no usable CUDA GPU"):
             teach(project, "gpu", before, after, device="cuda", max_steps=1)
+
+
+def test_an_effect_worse_than_nothing_is_not_kept(
+    tmp_path: Path, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An RGB effect that ends further from its examples than the untouched frames is refused
+    with the numbers, and nothing is published."""
+    import rushes.dialect.teach as teach_mod
+
+    after = tiny(tmp_path / "after", 3)
+    before = marked_copies(after, tmp_path / "before")
+    real = teach_mod._scores
+
+    def worse(model: Any, pairs: Any) -> dict[str, Any]:
+        got = real(model, pairs)
+        return {**got, "psnr_after": got["psnr_before"] - 3.0}
+
+    monkeypatch.setattr(teach_mod, "_scores", worse)
+    with pytest.raises(TeachError, match=r"makes its own examples worse .* not kept"):
+        teach(project, "worse", before, after, max_steps=2)
+    assert "worse" not in list_effects(project)
+    assert not list((tmp_path).glob("**/.worse.partial"))

@@ -28,6 +28,7 @@ from rushes.cli import (
     provenance,
     pull,
     render,
+    review,
     show,
     teach,
 )
@@ -81,6 +82,7 @@ app.command()(provenance.provenance)
 app.command("import-cut")(import_cut.import_cut)
 app.command()(import_cut.cuts)
 app.command()(pull.pull)
+app.command()(review.review)
 
 
 def main() -> None:

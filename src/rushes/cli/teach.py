@@ -52,6 +52,12 @@ def teach(
     crop: Annotated[int, typer.Option(min=32, max=512, help="Training crop side, pixels.")] = 96,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the init, crops and batches.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace an effect of this name.")] = False,
+    keep_worse: Annotated[
+        bool,
+        typer.Option(
+            "--keep-worse", help="Keep the effect even if it ends worse than the untouched frames."
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Teach effect NAME from a few before/after frame pairs made by hand.
@@ -83,6 +89,7 @@ def teach(
             progress=hook,
             max_steps=steps,
             crop=crop,
+            keep_worse=keep_worse,
         )
     for w in card["warnings"]:
         err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)

@@ -350,6 +350,11 @@ def _train(
     }
 
 
+WORSE_DB = 0.1
+"""An RGB effect whose output is further from the examples' targets than the untouched frames by
+more than this (PSNR, dB) is not kept: it would do more harm than nothing."""
+
+
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float32) - b.astype(np.float32)) ** 2))
     return round(10.0 * math.log10(1.0 / max(mse, 1e-10)), 3)
@@ -398,6 +403,7 @@ def teach(
     progress: Progress | None = None,
     max_steps: int | None = None,
     crop: int = CROP,
+    keep_worse: bool = False,
 ) -> dict[str, Any]:
     """Teach the effect ``name`` from before/after example frames.
 
@@ -419,6 +425,8 @@ def teach(
         max_steps: stop after this many steps even within the budget (tests, benchmarks).
         crop: training crop side, pixels (32-512; smaller is faster per step, larger sees more
             context).
+        keep_worse: keep an RGB effect even when it ends further from its own examples than
+            the untouched frames (a warning on its card instead of the refusal).
 
     Returns:
         The effect's card (also stored as ``models/taught/<name>/card.json``); ``warnings``
@@ -426,7 +434,8 @@ def teach(
 
     Raises:
         TeachError: a bad name, an existing effect without ``force``, examples that differ in
-            count or size, a change on a performer's face.
+            count or size, a change on a performer's face; an RGB effect that ends further
+            from its own examples than the untouched frames (:data:`WORSE_DB`).
         ModelError: an unusable project model.
         DeviceError: ``device="cuda"`` without a GPU.
     """
@@ -470,6 +479,18 @@ def teach(
     run = _train(net, pairs, output, minutes, max_steps, crop, dev, seed, progress)
     model = TaughtModel(name=name, output=output, net=net, device=dev, card={}, checksum="")
     scores = _scores(model, pairs)
+    if output == "rgb" and scores["psnr_after"] < scores["psnr_before"] - WORSE_DB:
+        worse = (
+            f"'{name}' makes its own examples worse ({scores['psnr_before']:.2f} dB as shot, "
+            f"{scores['psnr_after']:.2f} dB with the effect, after {run['steps']} steps)"
+        )
+        if not keep_worse:
+            raise TeachError(
+                f"{worse}: not kept; give it more time (--minutes), more or more varied "
+                "examples, or a project model to start from ('rushes learn'); --keep-worse "
+                "keeps it anyway"
+            )
+        warnings.append(f"{worse}; kept because --keep-worse was given")
 
     root.mkdir(parents=True, exist_ok=True)
     partial = root / f".{name}.partial"
