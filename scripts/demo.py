@@ -254,6 +254,7 @@ def main() -> int:
     sh("fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"))
     creative_control(pid)
     editorial()
+    review_page()
     print(
         f"\nDone. Project: {DEMO / 'my_film'}; contact sheet {DEMO / 'contact_sheet.png'}; "
         f"continuity {DEMO / 'continuity.png'}; render, CDL and LUT in {DEMO}; the wire "
@@ -362,6 +363,45 @@ def editorial() -> None:
     sh("export", "edl", "--cut", "reel1", "-o", str(conform / "overcut.edl"))
     sh("export", "fcp7xml", "-o", str(conform / "fixes.xml"))
     sh("export", "ale", "-o", str(conform / "fixes.ale"))
+
+
+def review_page() -> None:
+    """Start the review server, open its page with the printed token, show it answers."""
+    import re
+    import time
+    import urllib.request
+
+    print("\n$ rushes review --port 0 --no-open   (started, checked, stopped)", flush=True)
+    proc = subprocess.Popen(
+        [*RUSHES, "review", "--port", "0", "--no-open"],
+        cwd=DEMO / "my_film",
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        print(line.rstrip(), flush=True)
+        m = re.search(r"(http://\S+\?token=\S+)", line)
+        if m is None:
+            print("the review server did not print its URL", flush=True)
+            return
+        url = m.group(1)
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(url, timeout=5) as r:
+                    print(f"GET page with the token: HTTP {r.status}, {len(r.read())} bytes")
+                    break
+            except OSError:
+                time.sleep(0.2)
+        bare = url.split("?", 1)[0] + "api/shots"
+        try:
+            urllib.request.urlopen(bare, timeout=5)
+        except urllib.error.HTTPError as e:
+            print(f"GET {bare} without the token: HTTP {e.code} (refused)")
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 if __name__ == "__main__":
