@@ -38,8 +38,8 @@ Cost, single process, OpenCV's own threading: ms per 1920x1080 frame of the raw 
 Target: tracked face recall >= 0.95 on faces >= 40 px, all clips together.
 
 Usage:
-    python benchmarks/bench_guard.py [--quick] [--whole 300] [--window 8] [--only CLIP ...]
-        [--cost-frames 48] [--no-cost]
+    python benchmarks/bench_guard.py [--quick] [--whole 300] [--window 8] [--every 8]
+        [--only CLIP ...] [--cost-frames 48] [--no-cost]
 
 Prints tables and writes ``benchmarks/results/guard.json``. Without the shared footage or the
 ground truth it prints one line and exits 0.
@@ -186,12 +186,12 @@ def _min_hits(t: PerformerTracks, need: int) -> PerformerTracks:
 
 
 def run_clip(
-    root: Path, clip: dict[str, Any], radius: int, whole: int
+    root: Path, clip: dict[str, Any], radius: int, whole: int, every: int = DEFAULT_EVERY
 ) -> tuple[dict[str, dict[str, int]], int]:
     """Raw and tracked counts of one clip, and the frames tracked."""
     raw, tracked, other = _counts(), _counts(), _counts()
     width, height = int(clip["width"]), int(clip["height"])
-    default = TrackSettings()
+    default = TrackSettings(every=every)
     sampled = set(clip["sampled"])
     n = 0
     kept: dict[int, np.ndarray] = {}  # the sampled frames, for the raw scan
@@ -203,7 +203,7 @@ def run_clip(
                 kept[i] = f
             yield f
 
-    for a, b, picks in windows(clip, radius, DEFAULT_EVERY, whole):
+    for a, b, picks in windows(clip, radius, every, whole):
         # min_hits only filters finished tracks: one run keeping all gives both views
         keep_all = replace(default, min_hits=1)
         t = track_performers(stream(a, b), width, height, b - a, settings=keep_all)
@@ -222,7 +222,9 @@ def run_clip(
     return {"raw": raw, "tracked": tracked, "other_min_hits": other}, n
 
 
-def cost(root: Path, truth: dict[str, Any], n_frames: int) -> dict[str, Any]:
+def cost(
+    root: Path, truth: dict[str, Any], n_frames: int, every: int = DEFAULT_EVERY
+) -> dict[str, Any]:
     """ms per 1920x1080 frame: raw full scan and tracking with the defaults."""
     out: dict[str, Any] = {"size": list(COST_SIZE), "opencv_threads": cv2.getNumThreads()}
     stills = truth["clips"].get(COST_STILLS)
@@ -255,11 +257,11 @@ def cost(root: Path, truth: dict[str, Any], n_frames: int) -> dict[str, Any]:
                 yield f
 
         t0 = time.perf_counter()
-        t = track_performers(upscaled(), *COST_SIZE, n_frames)
+        t = track_performers(upscaled(), *COST_SIZE, n_frames, every=every)
         spent = time.perf_counter() - t0 - outside[0]
         out["tracked_ms"] = 1e3 * spent / max(t.frames, 1)
         out["tracked_frames"] = t.frames
-        out["tracked_every"] = DEFAULT_EVERY
+        out["tracked_every"] = every
         out["tracked_source"] = f"{COST_CLIP} frames 0-{t.frames - 1}, 1280x720 upscaled"
         out["tracked_faces_per_frame"] = float(np.mean([len(t.faces(i)) for i in range(t.frames)]))
     return out
@@ -278,6 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--whole", type=int, default=WHOLE, help="track whole shots up to this many frames"
+    )
+    parser.add_argument(
+        "--every", type=int, default=DEFAULT_EVERY, help="tracker key-frame spacing to compare"
     )
     parser.add_argument("--only", nargs="*", default=None, help="clip names to run")
     parser.add_argument("--cost-frames", type=int, default=0, help=f"default {COST_FRAMES}")
@@ -309,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in names:
         clip = truth["clips"][name]
         t0 = time.perf_counter()
-        counts, n = run_clip(root, clip, radius, whole)
+        counts, n = run_clip(root, clip, radius, whole, args.every)
         frames_tracked += n
         for k in totals:
             for key, v in counts[k].items():
@@ -386,7 +391,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cost_result: dict[str, Any] = {}
     if not args.no_cost:
         n_cost = args.cost_frames or (QUICK_COST_FRAMES if args.quick else COST_FRAMES)
-        cost_result = cost(root, truth, n_cost)
+        cost_result = cost(root, truth, n_cost, args.every)
         print()
         print(
             table(
@@ -440,6 +445,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "cost": cost_result,
             "target": {"face_recall": TARGET_RECALL, "min_width": MIN_WIDTH, "met": met},
             "settings": {
+                "every": args.every,
                 "window": radius,
                 "whole": whole,
                 "quick": args.quick,

@@ -44,7 +44,7 @@ import json
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,7 +80,10 @@ VERSION = 1
 """Version of the method and of the JSON record (part of the cache file name)."""
 
 DEFAULT_EVERY = 8
-"""Full scans on every 8th frame; faces are followed by region-of-interest scans between."""
+"""Full scans on every 8th frame; faces are followed by region-of-interest scans between.
+Measured on five ground-truth clips (bench_guard --every): 4 found one face more in 42 at
+twice the cost per 1080p frame and with more false boxes; 16 found as many as 8 but leaves a
+face that shows for under 16 frames to chance."""
 
 PREDICT_AHEAD = 4
 """A lost face is looked for where its last velocity takes it in at most this many frames."""
@@ -100,7 +103,8 @@ class TrackSettings:
         every: a full scan on every ``every``-th frame (1: all frames).
         phases: successive full scans start their pyramids this many evenly spaced fractions
             of a scale step apart (together as fine as a pyramid ``phases`` times finer).
-        max_gap: frames a track survives without a detection (the gap is interpolated);
+        max_gap: frames a track survives without a detection (the gap is interpolated), and
+            the longest gap across which a lost track is joined to one found again nearby;
             body tracks, found on key frames only, get ``max_gap + every``.
         extend: frames a track is extended before its first and after its last detection.
         min_hits: tracks with fewer detections are dropped as false alarms (only where the
@@ -493,13 +497,7 @@ def track_performers(
         n = i + 1
         if progress is not None:
             progress(n)
-    meta = {
-        "version": VERSION,
-        "every": st.every,
-        "max_gap": st.max_gap,
-        "extend": st.extend,
-        "min_hits": st.min_hits,
-    }
+    meta = {"version": VERSION, **asdict(st)}
     return PerformerTracks(width, height, n, tracker.finish(n), meta)
 
 
