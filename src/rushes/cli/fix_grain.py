@@ -11,14 +11,13 @@ from rushes.cli.grain import Method
 from rushes.ops.base import Operation
 from rushes.ops.grain import DEFAULT_SAMPLES, Degrain, DegrainParams, Regrain, RegrainParams
 from rushes.ops.proposals import propose
-from rushes.project import Project, query
+from rushes.project import Project
 
 
 def _propose(project: Project, op: Operation, shot: str, params: Any) -> dict[str, Any]:
     with spinner(f"{op.name}: measuring {shot}"):
-        pid, plan, _ = propose(project, op, shot, params)
-    with project.session() as s:
-        name = query.find_shot(s, shot).name
+        pid, plan, verdict = propose(project, op, shot, params)
+    name = verdict.shot
     r = {k: v for k, v in plan.result.items() if k not in ("profile", "own_profile")}
     return {"proposal": pid, "op": op.name, "shot": name, "params": plan.params, **r}
 

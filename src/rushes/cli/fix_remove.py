@@ -10,7 +10,6 @@ import typer
 from rushes.cli.common import console, fail, frame_progress, open_project, print_json
 from rushes.ops.proposals import propose
 from rushes.ops.remove import Remove, RemoveParams
-from rushes.project import query
 
 
 def remove(
@@ -94,8 +93,7 @@ def remove(
             allow_performer_region=note if allow_performer_region else None,
             progress=advance,
         )
-    with project.session() as s:
-        name = query.find_shot(s, shot).name
+    name = verdict.shot
     r = plan.result
     made = {
         "proposal": pid,

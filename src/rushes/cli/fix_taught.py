@@ -9,7 +9,6 @@ import typer
 from rushes.cli.common import console, frame_progress, open_project, print_json
 from rushes.ops.proposals import propose
 from rushes.ops.taught import Taught, TaughtParams
-from rushes.project import query
 
 
 def apply_taught(
@@ -24,9 +23,8 @@ def apply_taught(
     project = open_project()
     params = TaughtParams(name=name)
     with frame_progress("guard: finding performers", quiet=as_json) as advance:
-        pid, plan, _ = propose(project, Taught(), shot, params, progress=advance)
-    with project.session() as s:
-        shot_name = query.find_shot(s, shot).name
+        pid, plan, verdict = propose(project, Taught(), shot, params, progress=advance)
+    shot_name = verdict.shot
     r = plan.result
     made = {
         "proposal": pid,

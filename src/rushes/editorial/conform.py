@@ -52,13 +52,13 @@ from rushes.atomic import atomic_path, write_text_atomic
 from rushes.editorial.cut import find_cut
 from rushes.editorial.cut_match import same_rate, show_tc
 from rushes.errors import ProvenanceError, RushesError
-from rushes.guard.decisions import check_stale
+from rushes.guard.decisions import check_stale, decision_rows
 from rushes.guard.provenance import SIDECAR, read_manifest
 from rushes.ingest.ale import AleFile, write_ale
 from rushes.media.timecode import is_drop_frame_rate, is_drop_frame_timecode, timecode_to_frames
 from rushes.ops.export import export_cdl
 from rushes.ops.render import render_proposal
-from rushes.project import AuditEvent, Decision, Project, Proposal
+from rushes.project import AuditEvent, Project, Proposal
 from rushes.project.settings import parse_rate
 
 __all__ = [
@@ -152,12 +152,11 @@ class Fix:
 
 
 def _approvals(s: Any, pid: int) -> list[dict[str, Any]]:
-    rows = s.scalars(
-        select(Decision)
-        .where(Decision.proposal_id == pid, Decision.verdict == "approved")
-        .order_by(Decision.id)
-    )
-    return [{"by": d.user, "at": d.at.isoformat(), "note": d.note} for d in rows]
+    return [
+        {"by": d["by"], "at": d["at"].isoformat(), "note": d["note"]}
+        for d in decision_rows(s, pid)
+        if d["verdict"] == "approved"
+    ]
 
 
 def approved_fixes(

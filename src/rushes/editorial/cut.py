@@ -161,13 +161,18 @@ def _xml_root(path: Path) -> str:
             tag = str(elem.tag)
             return tag.rsplit("}", 1)[-1]
     except ET.ParseError as e:
-        line, col = e.position
-        msg = str(e).split(":", 1)[0]
-        raise MetadataError(
-            f"{path}: malformed XML at line {line}, column {col} ({msg}); re-export the cut "
-            "from the editing system"
-        ) from None
+        raise _malformed(path, e) from None
     raise MetadataError(f"{path}: is empty; re-export the cut")
+
+
+def _malformed(path: Path, e: ET.ParseError) -> MetadataError:
+    """The one-line error for XML that does not parse, naming its line and column."""
+    line, col = e.position
+    msg = str(e).split(":", 1)[0]
+    return MetadataError(
+        f"{path}: malformed XML at line {line}, column {col} ({msg}); re-export the cut "
+        "from the editing system"
+    )
 
 
 def _check_xml(path: Path) -> None:
@@ -176,12 +181,7 @@ def _check_xml(path: Path) -> None:
         for _ in ET.iterparse(path, events=("end",)):
             pass
     except ET.ParseError as e:
-        line, col = e.position
-        msg = str(e).split(":", 1)[0]
-        raise MetadataError(
-            f"{path}: malformed XML at line {line}, column {col} ({msg}); re-export the cut "
-            "from the editing system"
-        ) from None
+        raise _malformed(path, e) from None
 
 
 def _check_fcpxml_rates(path: Path, source: Path) -> None:

@@ -16,7 +16,6 @@ from rushes.guard.check import Verdict, assess, check, frame_list
 from rushes.guard.performers import (
     FACE_SHARE_LIMIT,
     Region,
-    check_matte_on_faces,
     performer_regions,
     protect_map,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "Verdict",
     "assess",
     "check",
-    "check_matte_on_faces",
     "frame_list",
     "performer_regions",
     "protect_map",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from rushes.errors import DecisionConflictError, DecisionError, NotFoundError
 from rushes.guard.locks import check_unlocked
@@ -28,13 +29,12 @@ def _folder(project: Project, proposal_id: int) -> Path:
     return project.path("proposals", str(proposal_id))
 
 
-def decisions_of(project: Project, proposal_id: int) -> list[dict[str, Any]]:
-    """The decisions taken on a proposal, oldest first."""
-    with project.session() as s:
-        rows = s.scalars(
-            select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id)
-        )
-        return [{"verdict": d.verdict, "by": d.user, "at": d.at, "note": d.note} for d in rows]
+def decision_rows(session: Session, proposal_id: int) -> list[dict[str, Any]]:
+    """The decisions taken on a proposal, oldest first: ``verdict``, ``by``, ``at``, ``note``."""
+    rows = session.scalars(
+        select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id)
+    )
+    return [{"verdict": d.verdict, "by": d.user, "at": d.at, "note": d.note} for d in rows]
 
 
 def check_stale(project: Project, proposal_id: int) -> list[str]:

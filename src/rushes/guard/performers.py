@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from rushes.errors import PerformerRegionError
-
 FACE_SHARE_LIMIT = 0.2
 """A matte covering more of a face box than this is refused (it would change the face)."""
 
@@ -57,29 +55,6 @@ def performer_regions(analysis: dict[str, Any], width: int, height: int) -> list
         if x1 > x0 and y1 > y0:
             out.append(Region("face" if kind == "face" else "person", x0, y0, x1 - x0, y1 - y0))
     return out
-
-
-def check_matte_on_faces(
-    mask_of: Callable[[int], np.ndarray], indices: list[int], regions: list[Region], shot: str
-) -> None:
-    """Refuse a matte that covers a large share of a face on any of the sampled frames.
-
-    Raises:
-        PerformerRegionError: names the shot, the frame and the share covered.
-    """
-    faces = [r for r in regions if r.kind == "face"]
-    if not faces:
-        return
-    for i in indices:
-        m = mask_of(i)
-        for r in faces:
-            share = float((m[r.y : r.y + r.h, r.x : r.x + r.w] > 0.5).mean())
-            if share > FACE_SHARE_LIMIT:
-                raise PerformerRegionError(
-                    f"{shot} frame {i}: the matte covers {100 * share:.0f}% of a performer's face "
-                    f"(at {r.x},{r.y} {r.w}x{r.h}); rushes does not replace a face: keep the matte "
-                    "to the wire or rig line crossing it"
-                )
 
 
 def protect_map(regions: list[Region], width: int, height: int) -> np.ndarray | None:

@@ -21,11 +21,12 @@ from rushes.atomic import atomic_path, write_bytes_atomic, write_text_atomic
 from rushes.color import Lut3d, read_cube, write_cube
 from rushes.errors import NotFoundError, RushesError
 from rushes.guard.check import PerformersLike, Verdict, assess, check
+from rushes.guard.decisions import decision_rows
 from rushes.guard.locks import check_unlocked
 from rushes.guard.performers import PERFORMERS_FILE
 from rushes.guard.stale import record_inputs
 from rushes.ops.base import Operation, Plan
-from rushes.project import Decision, Lock, Project, Proposal, Shot, query
+from rushes.project import Lock, Project, Proposal, Shot, query
 from rushes.project.catalog import PROPOSAL_STATES
 
 
@@ -193,8 +194,6 @@ def _store(project: Project, plan: Plan, staging: Path, shot_name: str) -> int:
         s.add(prop)
         s.flush()
         clips = [shot.clip.path, *(t["path"] for t in plan.result.get("takes") or [])]
-        for extra in plan.result.get("sources") or []:
-            clips.append(str(extra))
         model = plan.result.get("model") or {}
         prop.inputs = record_inputs(s, clips, staging, model.get("weights"))
         older = s.scalars(
@@ -248,12 +247,7 @@ def load_plan(project: Project, proposal_id: int) -> tuple[Plan, dict[str, Any]]
             result=dict(prop.result),
         )
         row = proposal_row(prop)
-        row["decisions"] = [
-            {"verdict": d.verdict, "by": d.user, "at": d.at, "note": d.note}
-            for d in s.scalars(
-                select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id)
-            )
-        ]
+        row["decisions"] = decision_rows(s, proposal_id)
     folder = artifact_dir(project, proposal_id)
     plan.folder = folder
     lut_name = plan.result.get("lut")

@@ -40,7 +40,7 @@ from rushes.ops.base import Operation, Plan
 from rushes.ops.frames import shot_colorspace
 from rushes.ops.proposals import load_plan
 from rushes.ops.registry import get_operation
-from rushes.project import Decision, Project, Shot
+from rushes.project import Project, Shot
 from rushes.project.query import find_shot
 from rushes.project.settings import parse_rate
 from rushes.project.workspace import SETTINGS_FILE
@@ -113,9 +113,7 @@ def render_proposal(
             "timecode": info["timecode"],
         }
         sources = _other_sources(s, plan)
-        decisions = row.get("decisions")
-        if decisions is None:
-            decisions = _decisions(s, proposal_id)
+        decisions = row["decisions"]
     out = Path(out_dir) if out_dir else project.path("renders", str(proposal_id))
     out.mkdir(parents=True, exist_ok=True)
     rate = parse_rate(info["fps"])
@@ -197,16 +195,6 @@ def _proposal_record(
         "result": plan.result,
         "decisions": [decision_entry(d) for d in decisions],
     }
-
-
-def _decisions(s: Any, proposal_id: int) -> list[dict[str, Any]]:
-    """Approvals and rejections of a proposal, oldest first."""
-    from sqlalchemy import select
-
-    rows = s.scalars(
-        select(Decision).where(Decision.proposal_id == proposal_id).order_by(Decision.id)
-    ).all()
-    return [{"verdict": d.verdict, "by": d.user, "at": d.at, "note": d.note} for d in rows]
 
 
 def _clip_record(s: Any, name: str, role: str, path: str | None = None) -> dict[str, Any]:
