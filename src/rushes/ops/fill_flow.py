@@ -14,8 +14,9 @@ FLOW_LONG_SIDE = 960
 """Flow is computed with the frame's long side at most this (a 1080p frame at half size)."""
 
 
-TRUST = 6
-"""Pixels (flow grid) around a smoothed hole where the flow is re-interpolated, not trusted."""
+TRUST = 1
+"""Pixels (flow grid) around an inpainted hole where the flow is re-interpolated, not trusted
+(the reach of the hole into DIS's 8-pixel patches, beyond what the inpainting continues)."""
 
 
 @dataclass(frozen=True)
@@ -48,27 +49,40 @@ def _hole(mask: np.ndarray, grid: FlowGrid, grow: int) -> np.ndarray:
 
 
 def flow_image(
-    frame: np.ndarray, mask: np.ndarray, grid: FlowGrid
+    frame: np.ndarray, mask: np.ndarray, grid: FlowGrid, guide: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The frame as flow input: grey, reduced to the grid, the masked object smoothed away.
+    """The frame as flow input: grey, reduced to the grid, the masked object taken away.
+
+    Without a ``guide`` (the first, sketch pass) the masked object is inpainted away (Telea on
+    the reduced grey frame) and the flow is not trusted in the matte grown by the inpainting's
+    and DIS's reach. With a ``guide`` (a first fill of this frame, on the grid) the guide is the
+    flow input: its filled pixels carry the background's texture, so DIS measures the motion
+    up to the matte's edge, and only the matte itself is re-interpolated.
 
     Args:
         frame: Shape ``(H, W, 3)`` float32, display-referred or log encoding in about [0, 1].
         mask: Shape ``(H, W)`` float32 in [0, 1], 1 = to remove.
         grid: The flow grid.
+        guide: Shape ``(grid.height, grid.width, 3)`` float32, the frame filled once, same
+            encoding; or ``None``.
 
     Returns:
         ``(grey, hole)``: uint8 ``(h, w)`` grey image and bool ``(h, w)`` hole where the flow
-        will not be trusted (the matte grown by the reach of the flow's patches).
+        will not be trusted.
     """
+    if guide is not None:
+        grey = cv2.cvtColor(np.clip(guide, 0.0, 1.0), cv2.COLOR_RGB2GRAY)
+        return (grey * 255.0 + 0.5).astype(np.uint8), _hole(mask, grid, 0)
     small = cv2.resize(frame, (grid.width, grid.height), interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(np.clip(small, 0.0, 1.0), cv2.COLOR_RGB2GRAY)
-    hole = _hole(mask, grid, 2)
-    if hole.any():
-        grey = push_pull(grey, (~hole).astype(np.float32))
-        # DIS matches 8-pixel patches: its flow is disturbed that far around the smoothing
-        hole = cv2.dilate(hole.astype(np.uint8), np.ones((2 * TRUST + 1,) * 2, np.uint8)) > 0
-    return (grey * 255.0 + 0.5).astype(np.uint8), hole
+    g8 = (grey * 255.0 + 0.5).astype(np.uint8)
+    hole = _hole(mask, grid, 1)
+    if not hole.any():
+        return g8, hole
+    # Telea continues the edges that cross the matte, so DIS finds texture up to it
+    g8 = np.asarray(cv2.inpaint(g8, hole.astype(np.uint8), 3, cv2.INPAINT_TELEA), np.uint8)
+    hole = cv2.dilate(hole.astype(np.uint8), np.ones((2 * TRUST + 1,) * 2, np.uint8)) > 0
+    return g8, hole
 
 
 class FlowEstimator:

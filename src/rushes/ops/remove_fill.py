@@ -2,10 +2,13 @@
 
 For every frame the pixels under the matte are taken, in this order, from:
 
-1. **the shot's own frames**: each masked pixel follows the background's optical flow (computed
-   with the masked object smoothed away, then completed inside the mask) frame by frame, back
-   and forward up to ``radius`` frames, until it lands where that frame photographed the
-   background; the nearest photographed samples on both sides are averaged (weight 1/distance);
+1. **the shot's own frames**: each masked pixel follows the background's optical flow frame by
+   frame, back and forward up to ``radius`` frames, until it lands where that frame
+   photographed the background; the nearest photographed samples on both sides are averaged
+   (weight 1/distance). The flow is measured in two passes: a sketch fill on the flow grid
+   (flow computed with the object inpainted away and interpolated across a band around it)
+   gives frames whose filled background DIS can follow up to the matte's edge; the final fill
+   uses that flow, interpolated only inside the matte;
 2. **other sources** (other takes of the setup, aligned to this frame), when given;
 3. **spatial synthesis** (the project's plate network when one was learned and given as
    ``FillOptions.synthesizer``, else OpenCV Telea) only for what was never photographed, and
@@ -13,14 +16,16 @@ For every frame the pixels under the matte are taken, in this order, from:
 
 A seam offset, measured on a thin ring of plate around the matte and interpolated inside it
 (push-pull), absorbs exposure flicker and light changes between the frames used. Frames stream
-through a window of ``2 * radius + 1`` frames; nothing else of the shot is held.
+through two windows of ``2 * radius + 1`` frames (the sketch's on the flow grid); nothing else
+of the shot is held.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import cv2
@@ -30,6 +35,10 @@ from rushes.errors import FillError, PerformerRegionError
 from rushes.matte.base import mask_bbox
 from rushes.ops.fill_flow import FLOW_LONG_SIDE, FlowEstimator, FlowGrid, flow_image
 from rushes.ops.fill_interp import bilinear_weight_energy, gather, push_pull
+
+SEAM_CELL = 2
+"""Cell size in pixels of the grid the seam offset is averaged on (finer follows local light
+changes closer; it stays smooth through push-pull)."""
 
 MAX_COVERAGE = 0.9
 """A matte covering more of the frame than this leaves nothing to fill from."""
@@ -53,6 +62,9 @@ class FillOptions:
             ``FillStats.protected_left`` instead of raising.
         only: Fill only these frames (numbered from ``first_index``); the others pass through
             untouched (their mattes still tell what the neighbours photographed).
+        guided: Fill twice: a quick sketch fill on the flow grid, whose filled frames then
+            give the final fill its optical flow (measured up to the matte's edge instead of
+            interpolated across a wide band around it). ``False``: the sketch alone.
     """
 
     radius: int = 12
@@ -64,6 +76,7 @@ class FillOptions:
     synthesizer: Synthesizer | None = None
     dry_run: bool = False
     only: frozenset[int] | None = None
+    guided: bool = True
 
 
 class Synthesizer(Protocol):
@@ -211,12 +224,74 @@ def fill_frames(
     """
     opt = options or FillOptions()
     with ThreadPoolExecutor(1, thread_name_prefix="rushes-flow") as pool:
-        yield from _fill_stream(frames, masks, opt, protect, sources, first_index, pool)
+        items = _checked(frames, masks, first_index)
+        if opt.guided:
+            items = _sketched(items, opt, first_index, pool)
+        yield from _fill_stream(items, opt, protect, sources, first_index, pool)
+
+
+_Item = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
+"""A frame (float32 ``(H, W, 3)``), its checked matte (float32 ``(H, W)``) and its sketch
+(float32 ``(h, w, 3)`` on the flow grid, or ``None``)."""
+
+
+def _checked(
+    frames: Iterable[np.ndarray], masks: Iterable[np.ndarray], first_index: int
+) -> Iterator[_Item]:
+    """The frames with their mattes, checked; no sketch yet."""
+    mask_iter = iter(masks)
+    for i, frame in enumerate(frames):
+        try:
+            mask = next(mask_iter)
+        except StopIteration:
+            raise FillError(
+                f"no matte for frame {first_index + i}; give one matte per frame"
+            ) from None
+        f = np.asarray(frame, dtype=np.float32)
+        yield f, _check_mask(mask, f, first_index + i), None
+
+
+def _sketched(
+    items: Iterator[_Item], opt: FillOptions, first_index: int, pool: ThreadPoolExecutor
+) -> Iterator[_Item]:
+    """The frames with a sketch: the fill run once on the flow grid (the matte's object
+    inpainted away for the flow, Telea for what was never photographed, nothing protected or
+    taken from other takes), ``radius`` frames behind the input."""
+    pending: deque[tuple[np.ndarray, np.ndarray]] = deque()
+    sketch_opt = replace(
+        opt,
+        guided=False,
+        dry_run=False,
+        synthesizer=None,
+        only=None
+        if opt.only is None
+        else frozenset(i + d for i in opt.only for d in range(-opt.radius, opt.radius + 1)),
+    )
+
+    def small() -> Iterator[_Item]:
+        grid: FlowGrid | None = None
+        for frame, mask, _ in items:
+            if grid is None:
+                grid = FlowGrid.for_frame(frame.shape[1], frame.shape[0], opt.flow_long_side)
+            pending.append((frame, mask))
+            size = (grid.width, grid.height)
+            if size == frame.shape[1::-1]:
+                yield frame, mask, None
+            else:
+                yield (
+                    cv2.resize(frame, size, interpolation=cv2.INTER_AREA),
+                    cv2.resize(mask, size, interpolation=cv2.INTER_AREA),
+                    None,
+                )
+
+    for sketch in _fill_stream(small(), sketch_opt, None, None, first_index, pool):
+        frame, mask = pending.popleft()
+        # a frame the sketch left alone (outside ``only``) gives its flow the sketch's way
+        yield frame, mask, sketch.frame if sketch.stats.masked else None
 
 
 def _fill_stream(
-    frames: Iterable[np.ndarray],
-    masks: Iterable[np.ndarray],
+    items: Iterable[_Item],
     opt: FillOptions,
     protect: Protect | None,
     sources: list[FillSource] | None,
@@ -228,19 +303,10 @@ def _fill_stream(
     grid: FlowGrid | None = None
     n_in = 0
     n_out = 0
-    mask_iter = iter(masks)
-    for frame in frames:
-        try:
-            mask = next(mask_iter)
-        except StopIteration:
-            raise FillError(
-                f"no matte for frame {first_index + n_in}; give one matte per frame"
-            ) from None
-        frame = np.asarray(frame, dtype=np.float32)
-        mask = _check_mask(mask, frame, first_index + n_in)
+    for frame, mask, guide in items:
         if grid is None:
             grid = FlowGrid.for_frame(frame.shape[1], frame.shape[0], opt.flow_long_side)
-        _add(win, n_in, frame, mask, grid, est, pool)
+        _add(win, n_in, frame, mask, guide, grid, est, pool)
         n_in += 1
         while n_out <= n_in - 1 - opt.radius:
             yield _fill_one(win, n_out, n_in, grid, opt, protect, sources, first_index)
@@ -278,6 +344,7 @@ def _add(
     i: int,
     frame: np.ndarray,
     mask: np.ndarray,
+    guide: np.ndarray | None,
     grid: FlowGrid,
     est: FlowEstimator,
     pool: ThreadPoolExecutor,
@@ -288,7 +355,7 @@ def _add(
     win.bad[i] = cv2.dilate(need, np.ones((3, 3), np.uint8)).astype(bool)
     # flow input and flow run beside the fill (OpenCV releases the GIL); one worker runs the
     # tasks in order, so a pair's two inputs are done when it starts
-    win.flow_in[i] = pool.submit(flow_image, frame, mask, grid)
+    win.flow_in[i] = pool.submit(flow_image, frame, mask, grid, guide)
     if i - 1 in win.flow_in:
         a, b = win.flow_in[i - 1], win.flow_in[i]
         win.pairs[i] = pool.submit(lambda: est.pair(a.result(), b.result()))
@@ -329,19 +396,14 @@ def _fill_one(
     acc, wsum, energy, dist = _temporal(
         win, t, n_in, xs.astype(np.float32), ys.astype(np.float32), grid, opt
     )
-    ok = wsum > 0
     plate = frame[ys, xs]  # (N, 3)
-    cand = np.where(ok[:, None], acc / np.maximum(wsum, 1e-12)[:, None], plate)
-    grain = np.where(ok, np.minimum(1.0, energy / np.maximum(wsum, 1e-12) ** 2), 1.0)
-
-    temporal = inner & ok
+    temporal, cand, grain = _sides(ys, xs, plate, inner, acc, wsum, energy, opt.blend)
+    ok = wsum.sum(axis=0) > 0
     stats.masked = int(inner.sum())
     stats.temporal = int(temporal.sum())
     stats.mean_distance = float(dist[temporal].mean()) if temporal.any() else 0.0
     fill = plate.copy()
     fill[temporal] = cand[temporal]
-    if opt.blend:
-        fill[temporal] += _seam_offset(ys, xs, plate - cand, ~inner & ok, temporal)
 
     left = inner & ~ok
     if left.any() and sources:
@@ -411,17 +473,18 @@ def _temporal(
     """Follow the flow from each point back and forward until photographed background.
 
     Returns:
-        ``(acc (N, 3), wsum (N,), energy (N,), distance (N,))``: weighted colour sums, weight
-        sums, sum of squared weights times each sample's kept-grain share, and the distance in
-        frames of the nearest sample (inf if none).
+        ``(acc (2, N, 3), wsum (2, N), energy (2, N), distance (N,))``: per side (back, then
+        forward) weighted colour sums, weight sums and sums of squared weights times each
+        sample's kept-grain share; and the distance in frames of the nearest sample (inf if
+        none).
     """
     n = xs.size
-    acc = np.zeros((n, 3), np.float32)
-    wsum = np.zeros(n, np.float32)
-    energy = np.zeros(n, np.float32)
+    acc = np.zeros((2, n, 3), np.float32)
+    wsum = np.zeros((2, n), np.float32)
+    energy = np.zeros((2, n), np.float32)
     dist = np.full(n, np.inf, np.float32)
     h, w = win.masks[t].shape
-    for d in (-1, 1):
+    for side, d in enumerate((-1, 1)):
         px, py = xs.copy(), ys.copy()
         idx = np.arange(n)
         got = np.zeros(n, np.int32)
@@ -441,9 +504,9 @@ def _temporal(
                 j = idx[hit]
                 wt = np.float32(1.0 / k)
                 hx, hy = px[hit], py[hit]
-                acc[j] += wt * gather(win.frames[u], hx, hy)
-                wsum[j] += wt
-                energy[j] += wt * wt * bilinear_weight_energy(hx, hy)
+                acc[side, j] += wt * gather(win.frames[u], hx, hy)
+                wsum[side, j] += wt
+                energy[side, j] += wt * wt * bilinear_weight_energy(hx, hy)
                 dist[j] = np.minimum(dist[j], k)
                 got[hit] += 1
             alive = inside & (got < opt.hits)
@@ -453,20 +516,73 @@ def _temporal(
     return acc, wsum, energy, dist
 
 
+def _sides(
+    ys: np.ndarray,
+    xs: np.ndarray,
+    plate: np.ndarray,
+    inner: np.ndarray,
+    acc: np.ndarray,
+    wsum: np.ndarray,
+    energy: np.ndarray,
+    blend: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Combine the samples found back and forward in time into one candidate per point.
+
+    Each side's candidate is corrected by its own seam offset (measured on the plate ring,
+    where the truth is known), and the two are weighted by how well each side predicts the
+    ring near the point (inverse of its residual variance there, push-pull interpolated): a
+    side that saw the background occluded or changed gives way to the other.
+
+    Shape: ``ys``, ``xs``, ``inner`` ``(N,)``; ``plate`` ``(N, 3)``; ``acc`` ``(2, N, 3)``;
+    ``wsum``, ``energy`` ``(2, N)``.
+
+    Returns:
+        ``(temporal (N,) bool, candidate (N, 3), kept grain share (N,))``; the candidate is
+        only meaningful where ``temporal`` (inner points with a sample).
+    """
+    n = ys.size
+    ring = ~inner
+    cands, weights, grains = [], [], []
+    for side in range(2):
+        ok = wsum[side] > 0
+        c = np.where(ok[:, None], acc[side] / np.maximum(wsum[side], 1e-12)[:, None], plate)
+        g = np.where(ok, np.minimum(1.0, energy[side] / np.maximum(wsum[side], 1e-12) ** 2), 1.0)
+        wgt = wsum[side].astype(np.float32)
+        if blend and (ring & ok).any():
+            r = plate - c
+            known = ring & ok
+            everywhere = np.ones(n, bool)
+            mean = _seam_offset(ys, xs, r, known, everywhere)
+            c = c + mean
+            sq = _seam_offset(ys, xs, r * r, known, everywhere)
+            var = np.maximum((sq - mean * mean).sum(axis=1), 0.0) + 1e-5
+            wgt = wgt / var
+        cands.append(c)
+        weights.append(wgt)
+        grains.append(g)
+    total = weights[0] + weights[1]
+    temporal = inner & (total > 0)
+    share = np.where(total > 0, weights[0] / np.maximum(total, 1e-30), 0.0)[:, None]
+    cand = share * cands[0] + (1.0 - share) * cands[1]
+    s0 = share[:, 0]
+    grain = np.minimum(1.0, s0**2 * grains[0] + (1.0 - s0) ** 2 * grains[1])
+    return temporal, cand.astype(np.float32), grain.astype(np.float32)
+
+
 def _seam_offset(
     ys: np.ndarray, xs: np.ndarray, diff: np.ndarray, ring: np.ndarray, inside: np.ndarray
 ) -> np.ndarray:
     """The plate-minus-fill offset measured on ``ring`` points, interpolated at ``inside``.
 
-    The offset is smooth by construction: ring samples are averaged into a grid of 4-pixel
-    cells, interpolated there by push-pull and read back bilinearly.
+    The offset is smooth by construction: ring samples are averaged into a grid of
+    ``SEAM_CELL``-pixel cells, interpolated there by push-pull and read back bilinearly.
 
     Shape: ``ys``, ``xs``, ``ring``, ``inside`` ``(N,)``; ``diff`` ``(N, 3)``; returns ``(M, 3)``
     for the ``M`` inside points.
     """
     if not ring.any():
         return np.zeros((int(inside.sum()), 3), np.float32)
-    cell = 4
+    cell = SEAM_CELL
     oy, ox = int(ys.min()), int(xs.min())
     gh, gw = (int(ys.max()) - oy) // cell + 1, (int(xs.max()) - ox) // cell + 1
     flat = ((ys[ring] - oy) // cell) * gw + (xs[ring] - ox) // cell
