@@ -3,6 +3,7 @@ removed first, completed inside the mask so it follows the background, not the w
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -63,17 +64,27 @@ def flow_image(
         frame: Shape ``(H, W, 3)`` float32, display-referred or log encoding in about [0, 1].
         mask: Shape ``(H, W)`` float32 in [0, 1], 1 = to remove.
         grid: The flow grid.
-        guide: Shape ``(grid.height, grid.width, 3)`` float32, the frame filled once, same
-            encoding; or ``None``.
+        guide: Shape ``(h, w, 3)`` float32, the frame filled once (on the grid or smaller:
+            then only its matte's pixels are used), same encoding; or ``None``.
 
     Returns:
         ``(grey, hole)``: uint8 ``(h, w)`` grey image and bool ``(h, w)`` hole where the flow
         will not be trusted.
     """
+    size = (grid.width, grid.height)
+    small = (
+        frame
+        if frame.shape[1::-1] == size
+        else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    )
     if guide is not None:
-        grey = cv2.cvtColor(np.clip(guide, 0.0, 1.0), cv2.COLOR_RGB2GRAY)
+        if guide.shape[1::-1] == size:
+            small = guide
+        else:  # a smaller sketch: the frame, its matte's pixels from the sketch
+            up = cv2.resize(guide, size, interpolation=cv2.INTER_LINEAR)
+            small = np.where(_hole(mask, grid, 1)[:, :, None], up, small)
+        grey = cv2.cvtColor(np.clip(small, 0.0, 1.0), cv2.COLOR_RGB2GRAY)
         return (grey * 255.0 + 0.5).astype(np.uint8), _hole(mask, grid, 0)
-    small = cv2.resize(frame, (grid.width, grid.height), interpolation=cv2.INTER_AREA)
     grey = cv2.cvtColor(np.clip(small, 0.0, 1.0), cv2.COLOR_RGB2GRAY)
     g8 = (grey * 255.0 + 0.5).astype(np.uint8)
     hole = _hole(mask, grid, 1)
@@ -86,10 +97,20 @@ def flow_image(
 
 
 class FlowEstimator:
-    """DIS optical flow (OpenCV) with completion inside the holes."""
+    """DIS optical flow (OpenCV) with completion inside the holes; safe to call from several
+    threads (each gets its own DIS instance, which is not thread-safe)."""
 
     def __init__(self, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> None:
-        self._dis = cv2.DISOpticalFlow_create(preset)  # type: ignore[attr-defined]
+        self._preset = preset
+        self._local = threading.local()
+
+    @property
+    def _dis(self) -> cv2.DISOpticalFlow:
+        dis = getattr(self._local, "dis", None)
+        if dis is None:
+            dis = cv2.DISOpticalFlow_create(self._preset)  # type: ignore[attr-defined]
+            self._local.dis = dis
+        return dis
 
     def pair(
         self, a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray]
@@ -103,13 +124,15 @@ class FlowEstimator:
         """
         ga, ha = a
         gb, hb = b
-        fab = self._dis.calc(ga, gb, None)
-        fba = self._dis.calc(gb, ga, None)
+        dis = self._dis
+        fab = np.asarray(dis.calc(ga, gb, None), np.float32)  # type: ignore[call-overload]
+        fba = np.asarray(dis.calc(gb, ga, None), np.float32)  # type: ignore[call-overload]
         both = ha | hb  # the flow is unreliable where either frame was smoothed
-        return complete_flow(fab, both), complete_flow(fba, both)
+        done = complete_flows(np.concatenate([fab, fba], axis=2), both)
+        return np.ascontiguousarray(done[:, :, :2]), np.ascontiguousarray(done[:, :, 2:])
 
 
-def global_model(flow: np.ndarray, hole: np.ndarray, step: int = 8) -> np.ndarray | None:
+def global_model(flow: np.ndarray, hole: np.ndarray, step: int = 12) -> np.ndarray | None:
     """The flow of the camera's global motion: a homography fitted (RANSAC) to the flow
     outside ``hole``; exactly zero for a locked-off camera. ``None`` if no fit.
 
@@ -129,10 +152,35 @@ def global_model(flow: np.ndarray, hole: np.ndarray, step: int = 8) -> np.ndarra
     hom, inl = cv2.findHomography(src, dst, cv2.RANSAC, 0.5)
     if hom is None or inl is None or inl.mean() < 0.3:
         return None
-    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)
-    pts = cv2.perspectiveTransform(np.stack([gx, gy], axis=2).reshape(-1, 1, 2), hom)
-    model = pts.reshape(h, w, 2) - np.stack([gx, gy], axis=2)
-    return model.astype(np.float32)
+    m = hom.astype(np.float32)
+    gx = np.arange(w, dtype=np.float32)[None, :]
+    gy = np.arange(h, dtype=np.float32)[:, None]
+    z = m[2, 0] * gx + (m[2, 1] * gy + m[2, 2])
+    model = np.empty((h, w, 2), np.float32)
+    model[:, :, 0] = (m[0, 0] * gx + (m[0, 1] * gy + m[0, 2])) / z - gx
+    model[:, :, 1] = (m[1, 0] * gx + (m[1, 1] * gy + m[1, 2])) / z - gy
+    return model
+
+
+def fill_hole(values: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """``values`` with ``hole`` interpolated from around it: push-pull on a half-size grid
+    (the pull's last level), read back bilinearly inside the hole only.
+
+    Shape: ``values`` ``(h, w, C)`` float32 (C <= 4), ``hole`` bool ``(h, w)``; returns the same.
+    """
+    h, w = hole.shape
+    if min(h, w) < 32:
+        return push_pull(values, (~hole).astype(np.float32))
+    known = (~hole).astype(np.float32)
+    size = ((w + 1) // 2, (h + 1) // 2)
+    wsum = np.asarray(cv2.resize(known, size, interpolation=cv2.INTER_AREA), np.float32)
+    prem = cv2.resize(values * known[:, :, None], size, interpolation=cv2.INTER_AREA)
+    prem = np.asarray(prem, np.float32).reshape(size[1], size[0], -1)
+    small = push_pull(prem / np.maximum(wsum, 1e-8)[:, :, None], np.minimum(1.0, 4.0 * wsum))
+    up = np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
+    out = values.copy()
+    out[hole] = up.reshape(h, w, -1)[hole]
+    return out
 
 
 def complete_flow(flow: np.ndarray, hole: np.ndarray, snap: float = 0.5) -> np.ndarray:
@@ -144,16 +192,38 @@ def complete_flow(flow: np.ndarray, hole: np.ndarray, snap: float = 0.5) -> np.n
 
     Shape: ``flow`` ``(h, w, 2)`` pixels, ``hole`` bool ``(h, w)``; returns ``(h, w, 2)``.
     """
-    model = global_model(flow, hole)
-    if model is None:
+    return complete_flows(flow, hole, snap)
+
+
+def complete_flows(flows: np.ndarray, hole: np.ndarray, snap: float = 0.5) -> np.ndarray:
+    """:func:`complete_flow` for one or two flows of the same frames at once (the median,
+    snap and hole interpolation run on their channels together).
+
+    Shape: ``flows`` ``(h, w, 2)`` or ``(h, w, 4)`` pixels, ``hole`` bool ``(h, w)``; returns
+    the same shape, float32.
+    """
+    n = flows.shape[2] // 2
+    models = [global_model(flows[:, :, 2 * k : 2 * k + 2], hole) for k in range(n)]
+    if any(m is None for m in models):
         if not hole.any():
-            return flow
-        return push_pull(flow, (~hole).astype(np.float32))
-    dev = np.ascontiguousarray(flow - model)
+            return np.asarray(flows, np.float32)
+        return fill_hole(np.asarray(flows, np.float32), hole)
+    model = np.concatenate([m for m in models if m is not None], axis=2)
+    still = not model.any()  # a locked-off camera: the model is exactly zero
+    dev = np.ascontiguousarray(flows if still else flows - model, dtype=np.float32)
     # DIS leaves isolated wrong vectors near the hole; a 5x5 median keeps real local motion
-    dev = np.stack([cv2.medianBlur(dev[:, :, c], 5) for c in range(2)], axis=2)
-    close = np.hypot(dev[:, :, 0], dev[:, :, 1]) < snap
-    dev[close] = 0.0
+    if n == 2:
+        dev = np.asarray(cv2.medianBlur(dev, 5), np.float32)
+    else:
+        chans = [cv2.medianBlur(np.ascontiguousarray(dev[:, :, c]), 5) for c in range(2)]
+        dev = np.asarray(cv2.merge(chans), np.float32)
+    for k in range(n):
+        u, v = dev[:, :, 2 * k], dev[:, :, 2 * k + 1]
+        keep = (cv2.magnitude(u, v) >= snap).astype(np.float32)
+        dev[:, :, 2 * k] = u * keep
+        dev[:, :, 2 * k + 1] = v * keep
     if hole.any():
-        dev = push_pull(dev, (~hole).astype(np.float32))
+        dev = fill_hole(dev, hole)
+    if still:
+        return dev
     return np.asarray(model + dev, dtype=np.float32)

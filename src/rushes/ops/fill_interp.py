@@ -37,6 +37,33 @@ def gather(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(top * (1 - fy) + bottom * fy, dtype=np.float32)
 
 
+_ROW = 1024  # remap maps are laid out in rows of this many points (OpenCV caps sizes at 32767)
+
+
+def sample(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear samples like :func:`gather`, through ``cv2.remap``: about 10x faster, with the
+    bilinear weights quantized to 1/32 pixel (OpenCV's fixed-point interpolation table).
+
+    Args:
+        img: Shape ``(H, W)`` or ``(H, W, C)`` with C <= 4, float32.
+        x: Column positions, shape ``(N,)``.
+        y: Row positions, shape ``(N,)``.
+
+    Returns:
+        Shape ``(N,)`` or ``(N, C)``, float32; positions outside the image take the border.
+    """
+    n = x.size
+    if n == 0:
+        return np.zeros((0, *img.shape[2:]), np.float32)
+    rows = -(-n // _ROW)
+    pad = rows * _ROW - n
+    mx = np.pad(x.astype(np.float32, copy=False), (0, pad)).reshape(rows, _ROW)
+    my = np.pad(y.astype(np.float32, copy=False), (0, pad)).reshape(rows, _ROW)
+    out = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    flat = np.asarray(out, np.float32).reshape(rows * _ROW, *img.shape[2:])
+    return flat[:n]
+
+
 def bilinear_weight_energy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Sum of squared bilinear weights at each position: the share of a pixel's white-noise
     variance that survives bilinear resampling (1 on a pixel centre, 0.25 between four).
@@ -89,16 +116,23 @@ def push_pull(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     out = levels[-1][0]
     for col, wt in reversed(levels[:-1]):
         h, ww = wt.shape
-        up = cv2.resize(out, (ww, h), interpolation=cv2.INTER_LINEAR)
-        if up.ndim == 2:
-            up = up[:, :, None]
+        up = _resize(out, ww, h, cv2.INTER_LINEAR)
         out = col * wt[:, :, None] + up * (1.0 - wt[:, :, None])
     return out[:, :, 0] if squeeze else out
 
 
 def _down(img: np.ndarray, w: int, h: int) -> np.ndarray:
     """2x box average (area resize); keeps a trailing channel axis for 3-D input."""
-    out = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)
-    if img.ndim == 3 and out.ndim == 2:
-        out = out[:, :, None]
-    return np.asarray(out, dtype=np.float32)
+    return _resize(img, w, h, cv2.INTER_AREA)
+
+
+def _resize(img: np.ndarray, w: int, h: int, interpolation: int) -> np.ndarray:
+    """``cv2.resize`` for any number of channels (OpenCV's area resize takes at most 4);
+    keeps a trailing channel axis for 3-D input. Float32 out."""
+    if img.ndim == 2 or img.shape[2] <= 4:
+        out = cv2.resize(img, (w, h), interpolation=interpolation)
+        if img.ndim == 3 and out.ndim == 2:
+            out = out[:, :, None]
+        return np.asarray(out, dtype=np.float32)
+    parts = [_resize(img[:, :, c : c + 4], w, h, interpolation) for c in range(0, img.shape[2], 4)]
+    return np.concatenate(parts, axis=2)

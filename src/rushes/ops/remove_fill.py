@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import Literal, Protocol
 
 import cv2
 import numpy as np
@@ -34,11 +34,21 @@ import numpy as np
 from rushes.errors import FillError, PerformerRegionError
 from rushes.matte.base import mask_bbox
 from rushes.ops.fill_flow import FLOW_LONG_SIDE, FlowEstimator, FlowGrid, flow_image
-from rushes.ops.fill_interp import bilinear_weight_energy, gather, push_pull
+from rushes.ops.fill_interp import bilinear_weight_energy, gather, push_pull, sample
 
 SEAM_CELL = 2
 """Cell size in pixels of the grid the seam offset is averaged on (finer follows local light
 changes closer; it stays smooth through push-pull)."""
+
+FLOW_WORKERS = 2
+"""Threads computing optical flow beside the fill (OpenCV releases the GIL). A pair's task
+only waits on the two flow inputs submitted before it, so any number of workers is safe."""
+
+SKETCH_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
+"""DIS preset of the sketch pass's flow (the final pass uses MEDIUM)."""
+
+SKETCH_LONG_SIDE = 640
+"""The sketch pass runs with the frame's long side at most this."""
 
 MAX_COVERAGE = 0.9
 """A matte covering more of the frame than this leaves nothing to fill from."""
@@ -55,6 +65,8 @@ class FillOptions:
         blend: Apply the seam offset (exposure/light changes between frames).
         flow_long_side: Long side of the grid optical flow is computed on.
         spatial_radius: Telea radius for what was never photographed.
+        spatial: ``"telea"``, or ``"smooth"``: a push-pull interpolation from around (the
+            sketch pass's quick stand-in; never used for what is rendered).
         synthesizer: The project's plate network (:meth:`rushes.dialect.plate.PlateModel.fill`)
             for what was never photographed; ``None``: OpenCV Telea.
         dry_run: Only find what is photographed (the guard's check): nothing is synthesized,
@@ -68,11 +80,12 @@ class FillOptions:
     """
 
     radius: int = 12
-    hits: int = 2
-    seam: int = 3
+    hits: int = 1
+    seam: int = 2
     blend: bool = True
     flow_long_side: int = FLOW_LONG_SIDE
     spatial_radius: int = 5
+    spatial: Literal["telea", "smooth"] = "telea"
     synthesizer: Synthesizer | None = None
     dry_run: bool = False
     only: frozenset[int] | None = None
@@ -215,7 +228,8 @@ def fill_frames(
         first_index: Frame number of the first frame, used in messages.
 
     Yields:
-        One :class:`Filled` per input frame, in order, ``radius`` frames behind the input.
+        One :class:`Filled` per input frame, in order, ``2 * radius`` frames behind the input
+        (``radius`` without ``guided``).
 
     Raises:
         FillError: A matte of the wrong size, covering (almost) the whole frame, or fewer
@@ -223,7 +237,7 @@ def fill_frames(
         PerformerRegionError: Pixels inside a protected region were never photographed.
     """
     opt = options or FillOptions()
-    with ThreadPoolExecutor(1, thread_name_prefix="rushes-flow") as pool:
+    with ThreadPoolExecutor(FLOW_WORKERS, thread_name_prefix="rushes-flow") as pool:
         items = _checked(frames, masks, first_index)
         if opt.guided:
             items = _sketched(items, opt, first_index, pool)
@@ -254,7 +268,7 @@ def _checked(
 def _sketched(
     items: Iterator[_Item], opt: FillOptions, first_index: int, pool: ThreadPoolExecutor
 ) -> Iterator[_Item]:
-    """The frames with a sketch: the fill run once on the flow grid (the matte's object
+    """The frames with a sketch: the fill run once at ``SKETCH_LONG_SIDE`` (the matte's object
     inpainted away for the flow, Telea for what was never photographed, nothing protected or
     taken from other takes), ``radius`` frames behind the input."""
     pending: deque[tuple[np.ndarray, np.ndarray]] = deque()
@@ -263,6 +277,7 @@ def _sketched(
         guided=False,
         dry_run=False,
         synthesizer=None,
+        spatial="smooth",
         only=None
         if opt.only is None
         else frozenset(i + d for i in opt.only for d in range(-opt.radius, opt.radius + 1)),
@@ -272,19 +287,22 @@ def _sketched(
         grid: FlowGrid | None = None
         for frame, mask, _ in items:
             if grid is None:
-                grid = FlowGrid.for_frame(frame.shape[1], frame.shape[0], opt.flow_long_side)
+                side = min(opt.flow_long_side, SKETCH_LONG_SIDE)
+                grid = FlowGrid.for_frame(frame.shape[1], frame.shape[0], side)
             pending.append((frame, mask))
             size = (grid.width, grid.height)
+            footprint = (mask > 0).astype(np.float32)  # a soft edge does not change the flow
             if size == frame.shape[1::-1]:
-                yield frame, mask, None
+                yield frame, footprint, None
             else:
                 yield (
                     cv2.resize(frame, size, interpolation=cv2.INTER_AREA),
-                    cv2.resize(mask, size, interpolation=cv2.INTER_AREA),
+                    cv2.resize(footprint, size, interpolation=cv2.INTER_AREA),
                     None,
                 )
 
-    for sketch in _fill_stream(small(), sketch_opt, None, None, first_index, pool):
+    quick = FlowEstimator(SKETCH_PRESET)
+    for sketch in _fill_stream(small(), sketch_opt, None, None, first_index, pool, quick):
         frame, mask = pending.popleft()
         # a frame the sketch left alone (outside ``only``) gives its flow the sketch's way
         yield frame, mask, sketch.frame if sketch.stats.masked else None
@@ -297,8 +315,9 @@ def _fill_stream(
     sources: list[FillSource] | None,
     first_index: int,
     pool: ThreadPoolExecutor,
+    est: FlowEstimator | None = None,
 ) -> Iterator[Filled]:
-    est = FlowEstimator()
+    est = est or FlowEstimator()
     win = _Window()
     grid: FlowGrid | None = None
     n_in = 0
@@ -353,8 +372,8 @@ def _add(
     win.masks[i] = mask
     need = (mask > 0).astype(np.uint8)
     win.bad[i] = cv2.dilate(need, np.ones((3, 3), np.uint8)).astype(bool)
-    # flow input and flow run beside the fill (OpenCV releases the GIL); one worker runs the
-    # tasks in order, so a pair's two inputs are done when it starts
+    # flow input and flow run beside the fill (OpenCV releases the GIL); the workers take the
+    # tasks in order, so a pair's two inputs have started when it starts
     win.flow_in[i] = pool.submit(flow_image, frame, mask, grid, guide)
     if i - 1 in win.flow_in:
         a, b = win.flow_in[i - 1], win.flow_in[i]
@@ -397,7 +416,9 @@ def _fill_one(
         win, t, n_in, xs.astype(np.float32), ys.astype(np.float32), grid, opt
     )
     plate = frame[ys, xs]  # (N, 3)
-    temporal, cand, grain = _sides(ys, xs, plate, inner, acc, wsum, energy, opt.blend)
+    # the seam grid's cells are SEAM_CELL pixels of the flow grid (4 px of a 1080p frame)
+    cell = max(SEAM_CELL, round(SEAM_CELL / min(grid.sx, grid.sy)))
+    temporal, cand, grain = _sides(ys, xs, plate, inner, acc, wsum, energy, opt.blend, cell)
     ok = wsum.sum(axis=0) > 0
     stats.masked = int(inner.sum())
     stats.temporal = int(temporal.sum())
@@ -447,6 +468,8 @@ def _fill_one(
             return Filled(frame, stats, synth, kept, mask)
         if opt.synthesizer is not None:
             fill[left] = _network(opt.synthesizer, win, t, frame, ys, xs, fill, left)
+        elif opt.spatial == "smooth":
+            fill[left] = _smooth(frame, ys, xs, fill, left)
         else:
             fill[left] = _spatial(frame, ys, xs, fill, left, opt.spatial_radius)
         grain[left] = 0.0
@@ -493,7 +516,7 @@ def _temporal(
             if u < 0 or u >= n_in:
                 break
             flow = win.bwd(s) if d < 0 else win.fwd(s)
-            f = gather(flow, (px + 0.5) * grid.sx - 0.5, (py + 0.5) * grid.sy - 0.5)
+            f = sample(flow, (px + 0.5) * grid.sx - 0.5, (py + 0.5) * grid.sy - 0.5)
             px = px + f[:, 0] / grid.sx
             py = py + f[:, 1] / grid.sy
             inside = (px >= 0) & (px <= w - 1) & (py >= 0) & (py <= h - 1)
@@ -504,7 +527,7 @@ def _temporal(
                 j = idx[hit]
                 wt = np.float32(1.0 / k)
                 hx, hy = px[hit], py[hit]
-                acc[side, j] += wt * gather(win.frames[u], hx, hy)
+                acc[side, j] += wt * sample(win.frames[u], hx, hy)
                 wsum[side, j] += wt
                 energy[side, j] += wt * wt * bilinear_weight_energy(hx, hy)
                 dist[j] = np.minimum(dist[j], k)
@@ -525,6 +548,7 @@ def _sides(
     wsum: np.ndarray,
     energy: np.ndarray,
     blend: bool,
+    cell: int = SEAM_CELL,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Combine the samples found back and forward in time into one candidate per point.
 
@@ -543,19 +567,23 @@ def _sides(
     n = ys.size
     ring = ~inner
     cands, weights, grains = [], [], []
+    plate = np.nan_to_num(plate)  # a dead pixel under the matte weighs nothing (share 0)
+    seen = [plate[ring]]  # photographed values: the offsets may not pass them
     for side in range(2):
         ok = wsum[side] > 0
         c = np.where(ok[:, None], acc[side] / np.maximum(wsum[side], 1e-12)[:, None], plate)
+        seen.append(c[inner & ok])
         g = np.where(ok, np.minimum(1.0, energy[side] / np.maximum(wsum[side], 1e-12) ** 2), 1.0)
         wgt = wsum[side].astype(np.float32)
         if blend and (ring & ok).any():
             r = plate - c
             known = ring & ok
             everywhere = np.ones(n, bool)
-            mean = _seam_offset(ys, xs, r, known, everywhere)
+            both = np.concatenate([r, (r * r).sum(axis=1, keepdims=True)], axis=1)
+            field = _seam_offset(ys, xs, both, known, everywhere, cell)
+            mean, sq = field[:, :3], field[:, 3]
             c = c + mean
-            sq = _seam_offset(ys, xs, r * r, known, everywhere)
-            var = np.maximum((sq - mean * mean).sum(axis=1), 0.0) + 1e-5
+            var = np.maximum(sq - (mean * mean).sum(axis=1), 0.0) + 1e-5
             wgt = wgt / var
         cands.append(c)
         weights.append(wgt)
@@ -564,33 +592,41 @@ def _sides(
     temporal = inner & (total > 0)
     share = np.where(total > 0, weights[0] / np.maximum(total, 1e-30), 0.0)[:, None]
     cand = share * cands[0] + (1.0 - share) * cands[1]
+    values = np.concatenate(seen)
+    if values.size:
+        cand = np.clip(cand, values.min(axis=0), values.max(axis=0))
     s0 = share[:, 0]
     grain = np.minimum(1.0, s0**2 * grains[0] + (1.0 - s0) ** 2 * grains[1])
     return temporal, cand.astype(np.float32), grain.astype(np.float32)
 
 
 def _seam_offset(
-    ys: np.ndarray, xs: np.ndarray, diff: np.ndarray, ring: np.ndarray, inside: np.ndarray
+    ys: np.ndarray,
+    xs: np.ndarray,
+    diff: np.ndarray,
+    ring: np.ndarray,
+    inside: np.ndarray,
+    cell: int = SEAM_CELL,
 ) -> np.ndarray:
     """The plate-minus-fill offset measured on ``ring`` points, interpolated at ``inside``.
 
     The offset is smooth by construction: ring samples are averaged into a grid of
-    ``SEAM_CELL``-pixel cells, interpolated there by push-pull and read back bilinearly.
+    ``cell``-pixel cells, interpolated there by push-pull and read back bilinearly.
 
-    Shape: ``ys``, ``xs``, ``ring``, ``inside`` ``(N,)``; ``diff`` ``(N, 3)``; returns ``(M, 3)``
+    Shape: ``ys``, ``xs``, ``ring``, ``inside`` ``(N,)``; ``diff`` ``(N, C)``; returns ``(M, C)``
     for the ``M`` inside points.
     """
+    nc = diff.shape[1]
     if not ring.any():
-        return np.zeros((int(inside.sum()), 3), np.float32)
-    cell = SEAM_CELL
+        return np.zeros((int(inside.sum()), nc), np.float32)
     oy, ox = int(ys.min()), int(xs.min())
     gh, gw = (int(ys.max()) - oy) // cell + 1, (int(xs.max()) - ox) // cell + 1
     flat = ((ys[ring] - oy) // cell) * gw + (xs[ring] - ox) // cell
     count = np.bincount(flat, minlength=gh * gw).astype(np.float32)
     sums = np.stack(
-        [np.bincount(flat, diff[ring, c], minlength=gh * gw) for c in range(3)], axis=1
+        [np.bincount(flat, diff[ring, c], minlength=gh * gw) for c in range(nc)], axis=1
     ).astype(np.float32)
-    mean = (sums / np.maximum(count, 1.0)[:, None]).reshape(gh, gw, 3)
+    mean = (sums / np.maximum(count, 1.0)[:, None]).reshape(gh, gw, nc)
     grid = push_pull(mean, (count > 0).astype(np.float32).reshape(gh, gw))
     gy = (ys[inside] - oy + 0.5) / cell - 0.5
     gx = (xs[inside] - ox + 0.5) / cell - 0.5
@@ -628,6 +664,24 @@ def _network(
         next_mask=None if nb[1][1] is None else (nb[1][1] > 0).astype(np.float32),
     )
     return out[ys[left], xs[left]].astype(np.float32)
+
+
+def _smooth(
+    frame: np.ndarray, ys: np.ndarray, xs: np.ndarray, fill: np.ndarray, left: np.ndarray
+) -> np.ndarray:
+    """Push-pull interpolation of the ``left`` points from everything around them.
+
+    Returns:
+        ``(M, 3)`` values for the ``M`` left points.
+    """
+    h, w = frame.shape[:2]
+    y0, y1 = max(0, int(ys.min()) - 2), min(h, int(ys.max()) + 3)
+    x0, x1 = max(0, int(xs.min()) - 2), min(w, int(xs.max()) + 3)
+    sub = np.nan_to_num(frame[y0:y1, x0:x1]).copy()
+    sub[ys - y0, xs - x0] = fill
+    known = np.ones(sub.shape[:2], np.float32)
+    known[ys[left] - y0, xs[left] - x0] = 0.0
+    return push_pull(sub, known)[ys[left] - y0, xs[left] - x0]
 
 
 def _spatial(
