@@ -4,11 +4,13 @@ For every frame the pixels under the matte are taken, in this order, from:
 
 1. **the shot's own frames**: each masked pixel follows the background's optical flow frame by
    frame, back and forward up to ``radius`` frames, until it lands where that frame
-   photographed the background; the nearest photographed samples on both sides are averaged
-   (weight 1/distance). The flow is measured in two passes: a sketch fill on the flow grid
-   (flow computed with the object inpainted away and interpolated across a band around it)
-   gives frames whose filled background DIS can follow up to the matte's edge; the final fill
-   uses that flow, interpolated only inside the matte;
+   photographed the background. The nearest photographed sample on each side is corrected by
+   that side's own seam offset, and the two are weighted by how well each side predicts the
+   plate ring around the matte (inverse residual variance). The flow is measured in two
+   passes: a sketch fill at up to ``SKETCH_LONG_SIDE`` pixels (flow computed with the object
+   inpainted away and interpolated across a band around it) gives frames whose filled
+   background DIS can follow up to the matte's edge; the final fill uses that flow,
+   interpolated only inside the matte;
 2. **other sources** (other takes of the setup, aligned to this frame), when given;
 3. **spatial synthesis** (the project's plate network when one was learned and given as
    ``FillOptions.synthesizer``, else OpenCV Telea) only for what was never photographed, and
@@ -16,8 +18,8 @@ For every frame the pixels under the matte are taken, in this order, from:
 
 A seam offset, measured on a thin ring of plate around the matte and interpolated inside it
 (push-pull), absorbs exposure flicker and light changes between the frames used. Frames stream
-through two windows of ``2 * radius + 1`` frames (the sketch's on the flow grid); nothing else
-of the shot is held.
+through two windows of ``2 * radius + 1`` frames (the sketch's at its reduced size); nothing
+else of the shot is held.
 """
 
 from __future__ import annotations
@@ -74,7 +76,7 @@ class FillOptions:
             ``FillStats.protected_left`` instead of raising.
         only: Fill only these frames (numbered from ``first_index``); the others pass through
             untouched (their mattes still tell what the neighbours photographed).
-        guided: Fill twice: a quick sketch fill on the flow grid, whose filled frames then
+        guided: Fill twice: a quick sketch fill at ``SKETCH_LONG_SIDE``, whose filled frames then
             give the final fill its optical flow (measured up to the matte's edge instead of
             interpolated across a wide band around it). ``False``: the sketch alone.
     """
@@ -246,7 +248,7 @@ def fill_frames(
 
 _Item = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
 """A frame (float32 ``(H, W, 3)``), its checked matte (float32 ``(H, W)``) and its sketch
-(float32 ``(h, w, 3)`` on the flow grid, or ``None``)."""
+(float32 ``(h, w, 3)`` at the sketch's size, or ``None``)."""
 
 
 def _checked(
