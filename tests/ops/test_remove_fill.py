@@ -20,6 +20,7 @@ from scipy import ndimage
 
 from rushes.errors import FillError, PerformerRegionError, RushesError
 from rushes.ops.remove_fill import (
+    LOOKAHEAD,
     Filled,
     FillOptions,
     FillStats,
@@ -396,7 +397,7 @@ def test_fill_sequence_matches_fill_frames(room: list[np.ndarray]) -> None:
 
 
 def test_frames_stream_radius_behind_the_input(room: list[np.ndarray]) -> None:
-    frames, masks = with_wires(room[:10])
+    frames, masks = with_wires(room[:12])
     pulled: list[int] = []
 
     def source() -> Iterator[np.ndarray]:
@@ -404,12 +405,14 @@ def test_frames_stream_radius_behind_the_input(room: list[np.ndarray]) -> None:
             pulled.append(i)
             yield f
 
-    gen = fill_frames(source(), iter(masks), FillOptions(radius=3))
+    gen = fill_frames(source(), iter(masks), FillOptions(radius=1))
     first = next(gen)
-    # the sketch is radius frames behind, the fill radius more: 2 * radius + 1 read, no more
-    assert first.stats.index == 0 and len(pulled) == 7
+    # the sketch is radius + LOOKAHEAD frames behind, the fill as many more; no more is read
+    want = 2 * (1 + LOOKAHEAD) + 1
+    assert want < len(frames)
+    assert first.stats.index == 0 and len(pulled) == want
     rest = list(gen)
-    assert [r.stats.index for r in rest] == list(range(1, 10)) and len(pulled) == 10
+    assert [r.stats.index for r in rest] == list(range(1, 12)) and len(pulled) == 12
 
 
 def test_all_zero_matte_returns_the_frame_unchanged(room: list[np.ndarray]) -> None:

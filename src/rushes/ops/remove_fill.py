@@ -18,8 +18,8 @@ For every frame the pixels under the matte are taken, in this order, from:
 
 A seam offset, measured on a thin ring of plate around the matte and interpolated inside it
 (push-pull), absorbs exposure flicker and light changes between the frames used. Frames stream
-through two windows of ``2 * radius + 1`` frames (the sketch's at its reduced size); nothing
-else of the shot is held.
+through two windows of ``2 * radius + 1 + LOOKAHEAD`` frames (the sketch's at its reduced
+size); nothing else of the shot is held.
 """
 
 from __future__ import annotations
@@ -45,6 +45,9 @@ changes closer; it stays smooth through push-pull)."""
 FLOW_WORKERS = 2
 """Threads computing optical flow beside the fill (OpenCV releases the GIL). A pair's task
 only waits on the two flow inputs submitted before it, so any number of workers is safe."""
+
+LOOKAHEAD = 4
+"""Frames read beyond what the fill needs, so the flow threads work ahead of it."""
 
 SKETCH_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
 """DIS preset of the sketch pass's flow (the final pass uses MEDIUM)."""
@@ -230,8 +233,8 @@ def fill_frames(
         first_index: Frame number of the first frame, used in messages.
 
     Yields:
-        One :class:`Filled` per input frame, in order, ``2 * radius`` frames behind the input
-        (``radius`` without ``guided``).
+        One :class:`Filled` per input frame, in order, ``2 * (radius + LOOKAHEAD)`` frames
+        behind the input (``radius + LOOKAHEAD`` without ``guided``).
 
     Raises:
         FillError: A matte of the wrong size, covering (almost) the whole frame, or fewer
@@ -272,7 +275,7 @@ def _sketched(
 ) -> Iterator[_Item]:
     """The frames with a sketch: the fill run once at ``SKETCH_LONG_SIDE`` (the matte's object
     inpainted away for the flow, Telea for what was never photographed, nothing protected or
-    taken from other takes), ``radius`` frames behind the input."""
+    taken from other takes), ``radius + LOOKAHEAD`` frames behind the input."""
     pending: deque[tuple[np.ndarray, np.ndarray]] = deque()
     sketch_opt = replace(
         opt,
@@ -329,7 +332,7 @@ def _fill_stream(
             grid = FlowGrid.for_frame(frame.shape[1], frame.shape[0], opt.flow_long_side)
         _add(win, n_in, frame, mask, guide, grid, est, pool)
         n_in += 1
-        while n_out <= n_in - 1 - opt.radius:
+        while n_out <= n_in - 1 - opt.radius - LOOKAHEAD:
             yield _fill_one(win, n_out, n_in, grid, opt, protect, sources, first_index)
             win.evict(n_out + 1 - opt.radius)
             n_out += 1
