@@ -14,6 +14,7 @@ import subprocess
 import sys
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -52,6 +53,14 @@ def sh(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         check=check,
         text=True,
     )
+
+
+def rushes_json(*args: str) -> Any:
+    """Run a rushes command quietly in the project; what it prints with ``--json``."""
+    done = subprocess.run(
+        [*RUSHES, *args, "--json"], cwd=DEMO / "my_film", check=True, capture_output=True, text=True
+    )
+    return json.loads(done.stdout)
 
 
 def shared_dailies(footage: Path, out: Path) -> Path:
@@ -196,29 +205,13 @@ def main() -> int:
     sh("ls", "clips")
     sh("ls", "shots")
     sh("ls", "setups")
-    shots = json.loads(
-        subprocess.run(
-            [*RUSHES, "ls", "shots", "--json"],
-            cwd=DEMO / "my_film",
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    shots = rushes_json("ls", "shots")
     sh("show", shots[0]["name"])
     sh("contact-sheet", "-o", str(DEMO / "contact_sheet.png"))
     # the look: which take drifts, a proposed match, its render, CDL and LUT
     scene, shot, ref = look
     sh("continuity", "--scene", scene, "-o", str(DEMO / "continuity.png"))
-    made = json.loads(
-        subprocess.run(
-            [*RUSHES, "fix", "match", shot, "--to", ref, "--json"],
-            cwd=DEMO / "my_film",
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
+    made = rushes_json("fix", "match", shot, "--to", ref)
     pid = str(made[0]["proposal"])
     sh("ls", "proposals")
     sh("render", pid, "--format", "mp4", "-o", str(DEMO / "render"))
@@ -227,16 +220,7 @@ def main() -> int:
     # cleanup: the wire take's grain, its removal with the artist's mattes, rendered with the
     # matte for compositors; the wire finder on a rough region; a clean plate of the take
     sh("grain", WIRE_ROLL)
-    made = json.loads(
-        subprocess.run(
-            [*RUSHES, "fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"),
-             "--json"],
-            cwd=DEMO / "my_film",
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )  # fmt: skip
+    made = rushes_json("fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"))
     sh("render", str(made["proposal"]), "--format", "exr", "-o", str(DEMO / "remove"))
     sh("fix", "remove", WIRE_ROLL, "--wires", "--region", region)
     sh("plate", WIRE_ROLL, "-o", str(DEMO / "plate.exr"))
@@ -246,10 +230,18 @@ def main() -> int:
     sh("model", "ls")
     examples = DEMO / "examples"
     sh(
-        "teach", "wire_paint", "--before", str(examples / "before" / "%04d.png"),
-        "--after", str(examples / "after" / "%04d.png"), "--shot", WIRE_ROLL, "--minutes", "1",
+        "teach",
+        "wire_paint",
+        "--before",
+        str(examples / "before" / "%04d.png"),
+        "--after",
+        str(examples / "after" / "%04d.png"),
+        "--shot",
+        WIRE_ROLL,
+        "--minutes",
+        "1",
         check=False,  # refused, and says so, if a minute did not beat the untouched frames
-    )  # fmt: skip
+    )
     sh("fix", "apply-taught", "wire_paint", WIRE_ROLL, check=False)
     sh("fix", "remove", WIRE_ROLL, "--mask", str(DEMO / "mattes" / "wire.####.png"))
     creative_control(pid)
@@ -283,12 +275,7 @@ def guard_mattes(clip: dict[str, object], out: Path) -> tuple[Path, Path]:
 
 def creative_control(match_pid: str) -> None:
     """Decisions, locks, the performer guard, the audit trail and provenance."""
-    clips = json.loads(
-        subprocess.run(
-            [*RUSHES, "ls", "clips", "--json"], cwd=DEMO / "my_film", check=True,
-            capture_output=True, text=True,
-        ).stdout
-    )  # fmt: skip
+    clips = rushes_json("ls", "clips")
     head = next((c for c in clips if c["name"] == PICKS[0][1]), clips[0])
     shot = f"{head['name']}#1" if head["shots"] > 1 else head["name"]
     over_face, background = guard_mattes(head, DEMO / "mattes" / "guard")
@@ -299,10 +286,16 @@ def creative_control(match_pid: str) -> None:
     sh("guard", "check", shot, "--mask", str(over_face), check=False)
     sh("fix", "remove", shot, "--mask", str(over_face), check=False)  # refused unless ...
     sh(
-        "fix", "remove", shot, "--mask", str(over_face), "--allow-performer-region",
-        "--note", "boom shadow across the face; director signed off",
+        "fix",
+        "remove",
+        shot,
+        "--mask",
+        str(over_face),
+        "--allow-performer-region",
+        "--note",
+        "boom shadow across the face; director signed off",
         check=False,
-    )  # fmt: skip
+    )
     sh("lock", WIRE_ROLL, "--note", "picture locked")
     sh("fix", "degrain", WIRE_ROLL, check=False)  # refused: locked
     sh("unlock", WIRE_ROLL, "--note", "reopened for the wire paint")
@@ -315,12 +308,7 @@ def editor_cut(path: Path) -> Path:
     """An EDL an editor might send: a middle stretch of three 24 fps takes from 01:00:00:00."""
     from rushes.media.timecode import frames_to_timecode, timecode_to_frames
 
-    clips = json.loads(
-        subprocess.run(
-            [*RUSHES, "ls", "clips", "--json"], cwd=DEMO / "my_film", check=True,
-            capture_output=True, text=True,
-        ).stdout
-    )  # fmt: skip
+    clips = rushes_json("ls", "clips")
     picked = [c for c in clips if c["fps"] in (None, "24")][:3]
     lines = ["TITLE: reel1", "FCM: NON-DROP FRAME", ""]
     rec = timecode_to_frames("01:00:00:00", 24)
@@ -343,19 +331,9 @@ def editorial() -> None:
     sh("import-cut", str(editor_cut(DEMO / "reel1.edl")), check=False)
     sh("cuts")
     sh("pull", "--handles", "8", "-o", str(DEMO / "pulls"))
-    rows = json.loads(
-        subprocess.run(
-            [*RUSHES, "cuts", "reel1", "--json"], cwd=DEMO / "my_film", check=True,
-            capture_output=True, text=True,
-        ).stdout
-    )["rows"]  # fmt: skip
+    rows = rushes_json("cuts", "reel1")["rows"]
     shot = next(r["shot"] for r in rows if r.get("shot"))
-    made = json.loads(
-        subprocess.run(
-            [*RUSHES, "fix", "degrain", shot, "--json"], cwd=DEMO / "my_film", check=True,
-            capture_output=True, text=True,
-        ).stdout
-    )  # fmt: skip
+    made = rushes_json("fix", "degrain", shot)
     sh("approve", str(made["proposal"]), "--note", "grain calmer, ok for the cut")
     conform = DEMO / "conform"
     conform.mkdir(exist_ok=True)
@@ -369,6 +347,7 @@ def review_page() -> None:
     """Start the review server, open its page with the printed token, show it answers."""
     import re
     import time
+    import urllib.error
     import urllib.request
 
     print("\n$ rushes review --port 0 --no-open   (started, checked, stopped)", flush=True)

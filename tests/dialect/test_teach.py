@@ -435,4 +435,7 @@ def test_an_effect_worse_than_nothing_is_not_kept(
     with pytest.raises(TeachError, match=r"makes its own examples worse .* not kept"):
         teach(project, "worse", before, after, max_steps=2)
     assert "worse" not in list_effects(project)
-    assert not list((tmp_path).glob("**/.worse.partial"))
+    assert not list((models_dir(project) / "taught").glob(".worse*"))  # nothing half-written
+    card = teach(project, "worse", before, after, max_steps=2, keep_worse=True)
+    assert any("kept because --keep-worse" in w for w in card["warnings"]), card["warnings"]
+    assert "worse" in list_effects(project)

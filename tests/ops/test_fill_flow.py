@@ -14,9 +14,12 @@ from rushes.ops.fill_flow import (
     FlowEstimator,
     FlowGrid,
     complete_flow,
+    complete_flows,
+    fill_hole,
     flow_image,
     global_model,
 )
+from rushes.ops.fill_interp import push_pull
 from tests.conftest import read_frames
 
 SHIFT = (3.0, -2.0)
@@ -296,3 +299,45 @@ def test_flow_estimator_bad_input_raises() -> None:
     )
     with pytest.raises(cv2.error):
         FlowEstimator().pair(a, b)  # frames of different sizes
+
+
+def test_fill_hole_is_push_pull_inside_the_hole() -> None:
+    """The half-size shortcut gives push-pull's own values in the hole and keeps the rest."""
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 1, (90, 160, 2)).astype(np.float32)
+    hole = np.zeros((90, 160), bool)
+    hole[40:47, :] = True
+    hole[:, 100:104] = True
+    got = fill_hole(values, hole)
+    np.testing.assert_allclose(got, push_pull(values, (~hole).astype(np.float32)), atol=1e-5)
+    np.testing.assert_array_equal(got[~hole], values[~hole])
+
+
+def test_complete_flows_two_at_once_equals_one_by_one() -> None:
+    rng = np.random.default_rng(6)
+    yy, xx = np.mgrid[0:120, 0:200].astype(np.float32)
+    fab = np.stack([0.01 * xx + 1.5, 0.004 * yy - 0.5], axis=2) + rng.normal(0, 0.2, (120, 200, 2))
+    fba = -fab + rng.normal(0, 0.2, (120, 200, 2))
+    fab, fba = fab.astype(np.float32), fba.astype(np.float32)
+    hole = np.zeros((120, 200), bool)
+    hole[50:58, 20:180] = True
+    both = complete_flows(np.concatenate([fab, fba], axis=2), hole)
+    np.testing.assert_allclose(both[:, :, :2], complete_flow(fab, hole), atol=1e-5)
+    np.testing.assert_allclose(both[:, :, 2:], complete_flow(fba, hole), atol=1e-5)
+
+
+def test_flow_image_with_a_smaller_guide_takes_only_the_matte_from_it(
+    textured_frame: np.ndarray,
+) -> None:
+    h, w = textured_frame.shape[:2]
+    grid = FlowGrid.for_frame(w, h, max(w, h))  # the grid is the frame
+    mask = np.zeros((h, w), np.float32)
+    mask[h // 2 - 3 : h // 2 + 3, :] = 1.0
+    guide = np.zeros((h // 2, w // 2, 3), np.float32)  # a black sketch at half size
+    grey, hole = flow_image(textured_frame, mask, grid, guide)
+    plain, _ = flow_image(textured_frame, np.zeros_like(mask), grid)
+    assert grey.shape == (h, w) and hole.shape == (h, w)
+    np.testing.assert_array_equal(hole, mask > 0)  # only the matte is re-interpolated
+    near = cv2.dilate(mask.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    np.testing.assert_array_equal(grey[~near], plain[~near])  # the frame outside
+    assert (grey[mask > 0] == 0).all()  # the sketch inside

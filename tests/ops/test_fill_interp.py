@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rushes.ops.fill_interp import bilinear_weight_energy, gather, push_pull
+from rushes.ops.fill_interp import bilinear_weight_energy, gather, push_pull, sample
 
 
 def ramp(h: int, w: int) -> np.ndarray:
@@ -220,3 +220,36 @@ def test_push_pull_ignores_nan_at_unknown_pixels() -> None:
     out = push_pull(values, known)
     assert np.isfinite(out).all()
     np.testing.assert_allclose(out, 0.5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- sample
+
+
+def test_sample_agrees_with_gather_within_its_weight_quantization() -> None:
+    """cv2.remap's bilinear weights are quantized to 1/32 px: on an image whose values change
+    by at most 1 per pixel the two samplers differ by less than 1/32, and exactly 0 at pixel
+    centres. Clamping at the borders is the same."""
+    rng = np.random.default_rng(3)
+    img = rng.random((40, 70, 3)).astype(np.float32)
+    n = 5000  # more than one 1024-wide row of the remap maps, and not a multiple of it
+    x = rng.uniform(-3, 72, n).astype(np.float32)
+    y = rng.uniform(-3, 42, n).astype(np.float32)
+    got, want = sample(img, x, y), gather(img, x, y)
+    assert got.shape == want.shape == (n, 3)
+    assert float(np.abs(got - want).max()) < 1.0 / 32
+    xi, yi = np.rint(x).clip(0, 69), np.rint(y).clip(0, 39)
+    np.testing.assert_array_equal(sample(img, xi, yi), gather(img, xi, yi))
+    grey = img[:, :, 0]
+    assert sample(grey, x, y).shape == (n,)
+    assert sample(img, np.zeros(0), np.zeros(0)).shape == (0, 3)
+
+
+def test_push_pull_takes_more_than_four_channels() -> None:
+    """OpenCV's area resize stops at 4 channels; push_pull splits them and matches the
+    channels filled one group at a time."""
+    rng = np.random.default_rng(4)
+    v = rng.random((30, 50, 7)).astype(np.float32)
+    known = (rng.random((30, 50)) > 0.4).astype(np.float32)
+    whole = push_pull(v, known)
+    parts = np.concatenate([push_pull(v[:, :, :4], known), push_pull(v[:, :, 4:], known)], 2)
+    np.testing.assert_allclose(whole, parts, atol=1e-6)

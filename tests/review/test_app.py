@@ -104,7 +104,6 @@ def test_token_in_url_becomes_a_strict_httponly_cookie(review: Review, jobs: Med
         assert page.headers["x-frame-options"] == "DENY"  # no approving through a frame
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert c.get("/static/app.js").status_code == 200
-        assert c.get("/static/../app.py").status_code in (401, 404)
         session = c.get("/api/session").json()
         assert session["csrf_header"] == CSRF_HEADER and session["csrf"] != TOKEN
         # a POST riding on the cookie alone (what a forged cross-site form would be) is refused
@@ -181,10 +180,6 @@ def test_path_traversal_is_refused(client: httpx.Client, review: Review, tmp_pat
             r = client.get(url, headers=bearer())
             assert r.status_code == 403, (url, r.status_code)
             assert "refused" in r.json()["detail"] and "top secret" not in r.text
-        # what a client normalizes away never reaches a file either
-        for url in ("/files/../../etc/passwd", "/files/cache/../../../etc/passwd"):
-            r = client.get(url, headers=bearer())
-            assert r.status_code in (403, 404) and "root:" not in r.text
         r = client.get("/files/cache/thumbs/missing.jpg", headers=bearer())
         assert r.status_code == 404 and "missing.jpg" in r.json()["detail"]
     finally:
@@ -363,7 +358,6 @@ def test_grid_follows_the_catalog(client: httpx.Client, review: Review) -> None:
         return sum(next(s for s in grid["shots"] if s["name"] == shot)["proposals"].values())
 
     before = total()
-    assert total() == before
     other = Project.open(review.project.root)  # another process would do the same
     propose(other, Degrain(), shot, DegrainParams(strength=0.3))
     other.close()
@@ -373,8 +367,6 @@ def test_grid_follows_the_catalog(client: httpx.Client, review: Review) -> None:
 def test_grid_shows_the_cut_imported_last(client: httpx.Client, review: Review) -> None:
     from rushes.project import catalog
 
-    if not hasattr(catalog, "Cut"):
-        pytest.skip("this catalog has no cut tables")
     project = review.project
     with project.session() as s:
         ids = {sh.name: sh.id for sh in s.scalars(select(Shot))}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +11,7 @@ from rich.table import Table
 from rushes.cli.common import console, err_console, open_project, print_json, spinner
 from rushes.editorial.cut import cut_detail, list_cuts
 from rushes.editorial.cut import import_cut as run_import
+from rushes.media.timecode import show_rate
 
 _EVENT_COLUMNS = (
     ("#", "index"),
@@ -24,11 +24,6 @@ _EVENT_COLUMNS = (
     ("clip", "clip"),
     ("shot", "shot"),
 )
-
-
-def _fps(rate: str) -> str:
-    """``30000/1001`` as people write it: ``29.97``."""
-    return f"{float(Fraction(rate)):.3f}".rstrip("0").rstrip(".")
 
 
 def _events_table(rows: list[dict[str, Any]]) -> Table:
@@ -72,8 +67,8 @@ def import_cut(
         again = " (same file: matched again)" if report["rematched"] else ""
         console.print(
             f"cut {report['name']} v{report['version']}{again}: {report['format']}, "
-            f"{_fps(report['rate'])} fps, starts {report['start']}; {report['events']} events, "
-            f"{report['matched']} matched",
+            f"{show_rate(report['rate'])} fps, starts {report['start']}; "
+            f"{report['events']} events, {report['matched']} matched",
             highlight=False,
         )
         for w in report["warnings"]:
@@ -111,7 +106,7 @@ def cuts(
         for r in rows:
             cells = {k: str(r[k]) for k in keys} | {
                 "imported_at": str(r["imported_at"])[:19],
-                "rate": _fps(r["rate"]),
+                "rate": show_rate(r["rate"]),
             }
             table.add_row(*(cells[k] for k in keys))
         console.print(table)

@@ -55,7 +55,12 @@ from rushes.errors import ProvenanceError, RushesError
 from rushes.guard.decisions import check_stale, decision_rows
 from rushes.guard.provenance import SIDECAR, read_manifest
 from rushes.ingest.ale import AleFile, write_ale
-from rushes.media.timecode import is_drop_frame_rate, is_drop_frame_timecode, timecode_to_frames
+from rushes.media.timecode import (
+    is_drop_frame_rate,
+    is_drop_frame_timecode,
+    show_rate,
+    timecode_to_frames,
+)
 from rushes.ops.export import export_cdl
 from rushes.ops.render import render_proposal
 from rushes.project import AuditEvent, Project, Proposal
@@ -511,10 +516,6 @@ def _fix_fcpxml_formats(text: str, rate: Fraction, fixes: list[Fix]) -> str:
     return head + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def _ale_fps(rate: Fraction) -> str:
-    return f"{float(rate):.3f}".rstrip("0").rstrip(".")
-
-
 def _write_ale(path: Path, placements: list[_Placement], rate: Fraction) -> None:
     rows = []
     for p in placements:
@@ -551,7 +552,7 @@ def _write_ale(path: Path, placements: list[_Placement], rate: Fraction) -> None
             }
         )
     columns = list(rows[0]) if rows else ["Name", "Tracks", "Start", "End", "Tape"]
-    heading = {"FIELD_DELIM": "TABS", "VIDEO_FORMAT": "CUSTOM", "FPS": _ale_fps(rate)}
+    heading = {"FIELD_DELIM": "TABS", "VIDEO_FORMAT": "CUSTOM", "FPS": show_rate(rate)}
     write_ale(path, AleFile(heading, columns, rows))
 
 
@@ -637,8 +638,8 @@ def export_timeline(
                     {
                         "proposal": f.proposal,
                         "shot": f.shot,
-                        "why": f"{f.clip} is {_ale_fps(f.fps)} fps; {kind} carries the "
-                        f"project's {_ale_fps(rate)} fps only (export otio or fcp7xml)",
+                        "why": f"{f.clip} is {show_rate(f.fps)} fps; {kind} carries the "
+                        f"project's {show_rate(rate)} fps only (export otio or fcp7xml)",
                     }
                 )
         fixes = keep

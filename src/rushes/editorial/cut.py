@@ -50,7 +50,7 @@ from rushes.editorial.cut_match import ClipIndex, EventMatch, EventSpec, same_ra
 from rushes.errors import MetadataError, NotFoundError, RushesError
 from rushes.ingest.ale import read_metadata_text
 from rushes.media.checksum import xxh64_file
-from rushes.media.timecode import is_drop_frame_rate, parse_timecode
+from rushes.media.timecode import is_drop_frame_rate, parse_timecode, show_rate
 from rushes.project import Cut, CutEvent, Project
 from rushes.project.settings import parse_rate
 
@@ -214,7 +214,7 @@ def _prepare_edl(path: Path, rate: Fraction) -> tuple[str, bool]:
         re.match(r"^\s*FCM:\s*DROP\s*FRAME", line, re.IGNORECASE) is not None for line in lines
     )
     fps = float(rate)
-    shown = _show_rate(rate)
+    shown = show_rate(rate)
     if fcm_drop and not is_drop_frame_rate(fps):
         raise MetadataError(
             f"{path}: says FCM: DROP FRAME but is read at {shown} fps; drop-frame exists at "
@@ -252,10 +252,6 @@ def _prepare_edl(path: Path, rate: Fraction) -> tuple[str, bool]:
             "is it an EDL?"
         )
     return "\n".join(out) + "\n", fcm_drop or any_df
-
-
-def _show_rate(rate: Fraction) -> str:
-    return f"{float(rate):.3f}".rstrip("0").rstrip(".")
 
 
 def _read_timeline(path: Path, fmt: str, rate: Fraction) -> tuple[Any, bool | None]:
@@ -449,20 +445,20 @@ def read_cut(path: Path, project_rate: Fraction, rate: Fraction | None = None) -
         raise MetadataError(f"{path}: has no picture events; export the cut with its video track")
     if asked is not None and fmt != "edl" and not same_rate(asked, cut_rate):
         raise MetadataError(
-            f"{path}: --rate {_show_rate(asked)} but the {fmt} file says {_show_rate(cut_rate)} "
+            f"{path}: --rate {show_rate(asked)} but the {fmt} file says {show_rate(cut_rate)} "
             "fps; --rate is for EDLs, which carry no rate"
         )
     if not same_rate(cut_rate, project_rate):
         edl_hint = (
-            f", or pass --rate {_show_rate(project_rate)} if the EDL was cut at the project's rate"
+            f", or pass --rate {show_rate(project_rate)} if the EDL was cut at the project's rate"
             if fmt == "edl"
             else ""
         )
         raise MetadataError(
-            f"{path}: the cut is at {_show_rate(cut_rate)} fps but the project is "
-            f"{_show_rate(project_rate)} fps; source timecode at {_show_rate(cut_rate)} fps does "
+            f"{path}: the cut is at {show_rate(cut_rate)} fps but the project is "
+            f"{show_rate(project_rate)} fps; source timecode at {show_rate(cut_rate)} fps does "
             f"not name the same frames, so it is not converted: re-export the cut from a "
-            f"{_show_rate(project_rate)} fps sequence{edl_hint}"
+            f"{show_rate(project_rate)} fps sequence{edl_hint}"
         )
     events, start, warnings = _events(tl, cut_rate, drop)
     if not events:

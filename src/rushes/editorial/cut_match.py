@@ -39,6 +39,7 @@ from rushes.media.timecode import (
     frames_to_timecode,
     is_drop_frame_rate,
     is_drop_frame_timecode,
+    show_rate,
     timecode_to_frames,
 )
 from rushes.project.catalog import Clip
@@ -292,8 +293,8 @@ class ClipIndex:
         for tier, c in cands:
             if not same_rate(ev.rate, c.fps):
                 misses.append(
-                    f"{c.name} is {_show_rate(c.fps)} fps but the event's source timecode is at "
-                    f"{_show_rate(ev.rate)} fps"
+                    f"{c.name} is {show_rate(c.fps)} fps but the event's source timecode is at "
+                    f"{show_rate(ev.rate)} fps"
                 )
                 continue
             src_in, src_out = ev.source_in, ev.source_out
@@ -338,8 +339,3 @@ class ClipIndex:
             shot=main.name if main else None,
             shots=[s.name for _, s in covered],
         )
-
-
-def _show_rate(rate: Fraction) -> str:
-    r = parse_rate(str(rate))
-    return f"{float(r):.3f}".rstrip("0").rstrip(".")

@@ -41,7 +41,7 @@ import OpenImageIO as oiio
 from sqlalchemy import select
 
 from rushes.atomic import atomic_path, write_text_atomic
-from rushes.color import WORKING_SPACE, convert, guess_colorspace
+from rushes.color import WORKING_SPACE, convert
 from rushes.editorial.cut import find_cut
 from rushes.editorial.cut_match import show_tc
 from rushes.errors import MediaError, RushesError
@@ -51,9 +51,11 @@ from rushes.media.timecode import (
     frames_to_timecode,
     is_drop_frame_rate,
     is_drop_frame_timecode,
+    show_rate,
     timecode_to_frames,
 )
-from rushes.project import Clip, Project, Proposal, Shot
+from rushes.ops.frames import clip_colorspace
+from rushes.project import Project, Proposal, Shot
 from rushes.project.settings import parse_rate
 
 __all__ = [
@@ -154,14 +156,6 @@ def _safe(text: str) -> str:
     return _SAFE.sub("_", text).strip("_") or "x"
 
 
-def _colorspace(project: Project, clip: Clip) -> str:
-    if clip.colorspace:
-        return clip.colorspace
-    if project.settings.color.input_colorspace:
-        return project.settings.color.input_colorspace
-    return guess_colorspace(clip.codec, clip.pix_fmt, clip.bit_depth, {}, clip.kind)
-
-
 def plan_pulls(
     project: Project,
     cut: str | None = None,
@@ -190,6 +184,7 @@ def plan_pulls(
     with project.session() as s:
         c = find_cut(s, cut)
         info = {"cut": c.name, "version": c.version, "rate": c.rate, "id": c.id}
+        rate = parse_rate(c.rate)
         wanted: set[str] | None = None
         if only_with_proposals:
             rows = s.execute(
@@ -245,7 +240,6 @@ def plan_pulls(
                 notes.append(f"head handles {head} of {handles}: the clip starts there")
             if tail < handles:
                 notes.append(f"tail handles {tail} of {handles}: the clip ends there")
-            rate = parse_rate(c.rate)
             items.append(
                 PullItem(
                     name=name,
@@ -267,7 +261,7 @@ def plan_pulls(
                     head=head,
                     tail=tail,
                     handles=handles,
-                    colorspace=_colorspace(project, clip),
+                    colorspace=clip_colorspace(clip, project.settings.color.input_colorspace),
                     record_in=show_tc(e.record_in, rate, e.drop_frame),
                     record_out=show_tc(e.record_out, rate, e.drop_frame),
                     notes=notes,
@@ -311,8 +305,8 @@ def _intact(out: Path, record: dict[str, Any]) -> bool:
     return True
 
 
-def _frames(item: PullItem, fps: Fraction, exr: bool) -> Iterator[np.ndarray]:
-    with open_media(Path(item.clip_path), fps=fps) as reader:
+def _frames(item: PullItem, exr: bool) -> Iterator[np.ndarray]:
+    with open_media(Path(item.clip_path), fps=item.fps) as reader:
         for _, frame in reader.iter_frames(item.pull_in, item.pull_out):
             yield convert(frame, item.colorspace, WORKING_SPACE) if exr else frame
 
@@ -369,7 +363,7 @@ def _pull_one(
                     progress(1)
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rushes-pull") as pool:
-            for k, frame in enumerate(_frames(item, item.fps, exr=True)):
+            for k, frame in enumerate(_frames(item, exr=True)):
                 path = folder / f"{item.name}.{FIRST_FRAME + k:04d}.exr"
                 label = _label(item, item.pull_in + k)
                 job = pool.submit(_write_exr, path, frame, item.fps, label, item.clip)
@@ -381,7 +375,7 @@ def _pull_one(
         path = out / f"{item.name}.mov"
 
         def counted() -> Iterator[np.ndarray]:
-            for frame in _frames(item, item.fps, exr=False):
+            for frame in _frames(item, exr=False):
                 yield frame
                 if progress:
                     progress(1)
@@ -487,13 +481,9 @@ def _write_lists(out: Path, rows: list[dict[str, Any]], fps: Fraction) -> tuple[
     ]
     columns = list(ale_rows[0]) if ale_rows else ["Name", "Tape", "Start", "End"]
     ale_path = out / "pull_list.ale"
-    heading = {"FIELD_DELIM": "TABS", "VIDEO_FORMAT": "CUSTOM", "FPS": _ale_fps(fps)}
+    heading = {"FIELD_DELIM": "TABS", "VIDEO_FORMAT": "CUSTOM", "FPS": show_rate(fps)}
     write_ale(ale_path, AleFile(heading, columns, ale_rows))
     return csv_path, ale_path
-
-
-def _ale_fps(fps: Fraction) -> str:
-    return f"{float(fps):.3f}".rstrip("0").rstrip(".")
 
 
 def pull(

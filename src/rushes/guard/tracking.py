@@ -320,9 +320,8 @@ class _Tracker:
     def _active(self, kind: str, i: int) -> list[_Track]:
         return [t for t in self.tracks if t.kind == kind and i - t.last - 1 <= self._gap(kind)]
 
-    def _associate(self, kind: str, i: int, hits: list[Hit]) -> list[Hit]:
-        """Give hits to the active tracks of ``kind``; return those left over."""
-        tracks = self._active(kind, i)
+    def _associate(self, tracks: list[_Track], i: int, hits: list[Hit]) -> list[Hit]:
+        """Give hits to ``tracks`` (the active ones of a kind); return those left over."""
         preds = [t.predict(i) for t in tracks]
         pairs = sorted(
             (
@@ -345,8 +344,9 @@ class _Tracker:
     def _roi(self, p: Prepared, i: int, t: _Track) -> bool:
         pred = t.predict(i)
         found = detect_faces(p, self.st.detect, roi=pred)
-        best = max(found, key=lambda h: _match_score(h.box(), pred), default=None)
-        if best is None or _match_score(best.box(), pred) <= 0:
+        scored = [(_match_score(h.box(), pred), h) for h in found]
+        score, best = max(scored, key=lambda sh: sh[0], default=(0.0, None))
+        if best is None or score <= 0:
             return False
         t.add(i, best.box())
         return True
@@ -367,10 +367,10 @@ class _Tracker:
             else:
                 faces = self._scan(p)
             bodies = detect_bodies(p) if self.st.detect.bodies else []
-            for h in self._associate("person", i, bodies):
+            for h in self._associate(self._active("person", i), i, bodies):
                 self.tracks.append(_Track("person", {i: h.box()}))
             missed = self._active("face", i)
-            for h in self._associate("face", i, faces):
+            for h in self._associate(missed, i, faces):
                 t = _Track("face", {i: h.box()})
                 self.tracks.append(t)
                 self._backfill(t)
@@ -506,22 +506,11 @@ def track_performers(
 
 
 def _shot_frames(project: Project, shot: Shot) -> Iterator[np.ndarray]:
-    """The shot at full resolution in a display-like encoding (as ``rushes.ops.remove`` reads
-    it for tracking): scene-linear sources are converted to the grading space."""
-    from rushes.color import GRADING_SPACE, convert, guess_colorspace, is_scene_linear
-    from rushes.media import open_media
-    from rushes.project.settings import parse_rate
+    """The shot at full resolution in a display-like encoding, as ``rushes.ops.remove`` reads
+    it for tracking (:func:`rushes.ops.frames.display_frames`)."""
+    from rushes.ops.frames import display_frames, shot_colorspace
 
-    clip = shot.clip
-    space = (
-        clip.colorspace
-        or project.settings.color.input_colorspace
-        or guess_colorspace(clip.codec, clip.pix_fmt, clip.bit_depth, {}, clip.kind)
-    )
-    linear = is_scene_linear(space)
-    with open_media(Path(clip.path), fps=parse_rate(clip.fps or "24")) as reader:
-        for _, f in reader.iter_frames(shot.start, shot.end):
-            yield np.clip(convert(f, space, GRADING_SPACE) if linear else f, 0.0, 1.0)
+    yield from display_frames(shot, shot_colorspace(shot, project.settings.color.input_colorspace))
 
 
 def cache_path(project: Project, shot: Shot) -> Path:

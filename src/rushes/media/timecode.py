@@ -30,6 +30,7 @@ import contextlib
 import math
 import operator
 import re
+from fractions import Fraction
 from typing import Final
 
 from opentimelineio import opentime
@@ -141,13 +142,18 @@ def _timecode_rate(fps: Rate) -> float:
     return rate
 
 
+def show_rate(fps: float | Fraction | str) -> str:
+    """A rate as people write it: ``23.976``, ``25``, ``29.97`` (text as ``"30000/1001"``)."""
+    value = float(Fraction(fps)) if isinstance(fps, str) else float(fps)
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
 def _show_rate(fps: Rate) -> str:
-    """A rate as people write it: ``23.976``, ``25``, ``29.97``."""
+    """A rate given by a user as people write it; what does not parse is shown as given."""
     try:
-        rate = normalize_rate(fps)
+        return show_rate(normalize_rate(fps))
     except MetadataError:
         return repr(fps)
-    return f"{rate:.3f}".rstrip("0").rstrip(".")
 
 
 def _nominal(rate: float) -> int:

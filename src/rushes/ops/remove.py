@@ -39,7 +39,7 @@ from rushes.matte.images import ImageMatte
 from rushes.matte.wires import find_wire_shapes, parse_region
 from rushes.media import open_media
 from rushes.ops.base import Chunks, Operation, Plan
-from rushes.ops.frames import shot_colorspace
+from rushes.ops.frames import display_frames, shot_colorspace
 from rushes.ops.grain import shot_grain
 from rushes.ops.grain_kernels import regrain
 from rushes.ops.remove_fill import FillOptions, FillSource, fill_frames
@@ -106,10 +106,7 @@ class Remove(Operation):
 
         def shot_frames() -> Iterator[np.ndarray]:
             """The shot in a display-like encoding, for tracking and wire finding."""
-            with open_media(path, fps=fps) as reader:
-                for _, f in reader.iter_frames(start, start + frames):
-                    g = convert(f, space, GRADING_SPACE) if linear else f
-                    yield np.clip(g, 0.0, 1.0)
+            return display_frames(shot, space)
 
         if p.mask:
             images = open_matte_images(

@@ -49,9 +49,6 @@ only waits on the two flow inputs submitted before it, so any number of workers 
 LOOKAHEAD = 4
 """Frames read beyond what the fill needs, so the flow threads work ahead of it."""
 
-SKETCH_PRESET = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM
-"""DIS preset of the sketch pass's flow (the final pass uses MEDIUM)."""
-
 SKETCH_LONG_SIDE = 640
 """The sketch pass runs with the frame's long side at most this."""
 
@@ -274,8 +271,9 @@ def _sketched(
     items: Iterator[_Item], opt: FillOptions, first_index: int, pool: ThreadPoolExecutor
 ) -> Iterator[_Item]:
     """The frames with a sketch: the fill run once at ``SKETCH_LONG_SIDE`` (the matte's object
-    inpainted away for the flow, Telea for what was never photographed, nothing protected or
-    taken from other takes), ``radius + LOOKAHEAD`` frames behind the input."""
+    inpainted away for the flow, a push-pull interpolation for what was never photographed,
+    nothing protected or taken from other takes), ``radius + LOOKAHEAD`` frames behind the
+    input."""
     pending: deque[tuple[np.ndarray, np.ndarray]] = deque()
     sketch_opt = replace(
         opt,
@@ -306,8 +304,7 @@ def _sketched(
                     None,
                 )
 
-    quick = FlowEstimator(SKETCH_PRESET)
-    for sketch in _fill_stream(small(), sketch_opt, None, None, first_index, pool, quick):
+    for sketch in _fill_stream(small(), sketch_opt, None, None, first_index, pool):
         frame, mask = pending.popleft()
         # a frame the sketch left alone (outside ``only``) gives its flow the sketch's way
         yield frame, mask, sketch.frame if sketch.stats.masked else None
@@ -320,9 +317,8 @@ def _fill_stream(
     sources: list[FillSource] | None,
     first_index: int,
     pool: ThreadPoolExecutor,
-    est: FlowEstimator | None = None,
 ) -> Iterator[Filled]:
-    est = est or FlowEstimator()
+    est = FlowEstimator()
     win = _Window()
     grid: FlowGrid | None = None
     n_in = 0

@@ -56,7 +56,8 @@ from rushes.errors import (
 from rushes.guard.decisions import decide
 from rushes.media import open_media
 from rushes.ops.proposals import load_plan, proposal_row
-from rushes.project import Lock, Project, Proposal, Shot, catalog, query
+from rushes.project import Lock, Project, Proposal, Shot, query
+from rushes.project.catalog import Cut, CutEvent
 from rushes.project.workspace import CATALOG_FILE
 from rushes.review import proxies
 from rushes.review.proxies import PROXY_LONG_SIDE, MediaJobs
@@ -186,11 +187,6 @@ color:#eee;border:1px solid #444;border-radius:4px}}button{{padding:8px 18px}}
 <code>?token=</code>)</label><input id="token" name="token" type="password" autofocus
 autocomplete="off"><button type="submit" id="login-button">Open</button></form></body></html>
 """
-
-
-def _cut_classes() -> tuple[Any, Any]:
-    """The catalog's cut tables when this version of the catalog has them."""
-    return getattr(catalog, "Cut", None), getattr(catalog, "CutEvent", None)
 
 
 def _file_url(rel: str | None) -> str | None:
@@ -346,9 +342,6 @@ def create_app(
     app = FastAPI(
         title="rushes review", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan
     )
-    app.state.project = project
-    app.state.jobs = media
-    app.state.auth = auth
 
     @app.exception_handler(RushesError)
     async def _rushes_error(_: Request, exc: RushesError) -> JSONResponse:
@@ -599,7 +592,6 @@ def _job_view(project: Project, job: proxies.Job, fps: str, frames: int) -> dict
 
 def _shot_grid(project: Project, cut: str | None) -> dict[str, Any]:
     """The grid's shots: a cut's (in record order) or the project's, with proposal counts."""
-    Cut, CutEvent = _cut_classes()
     with project.session() as s:
         counts: dict[int, dict[str, int]] = {}
         for shot_id, status, n in s.execute(
@@ -611,20 +603,17 @@ def _shot_grid(project: Project, cut: str | None) -> dict[str, Any]:
         locked = set(s.scalars(select(Lock.shot_id)))
         cuts: list[str] = []
         chosen = None
-        if Cut is not None:
-            rows = s.scalars(select(Cut).order_by(Cut.imported_at.desc(), Cut.id.desc())).all()
-            cuts = list(dict.fromkeys(c.name for c in rows))
-            if cut is None and rows:
-                chosen = rows[0]
-            elif cut not in (None, "all"):
-                chosen = next((c for c in rows if c.name == cut), None)
-                if chosen is None:
-                    raise NotFoundError(
-                        f"no cut named '{cut}' (cuts: {', '.join(cuts) or 'none'}); "
-                        "import one with 'rushes import-cut'"
-                    )
+        rows = s.scalars(select(Cut).order_by(Cut.imported_at.desc(), Cut.id.desc())).all()
+        cuts = list(dict.fromkeys(c.name for c in rows))
+        if cut is None and rows:
+            chosen = rows[0]
         elif cut not in (None, "all"):
-            raise NotFoundError(f"no cut named '{cut}': this catalog has no cuts")
+            chosen = next((c for c in rows if c.name == cut), None)
+            if chosen is None:
+                raise NotFoundError(
+                    f"no cut named '{cut}' (cuts: {', '.join(cuts) or 'none'}); "
+                    "import one with 'rushes import-cut'"
+                )
         order: list[Shot] = []
         if chosen is not None:
             ids = s.scalars(

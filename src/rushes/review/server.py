@@ -25,8 +25,6 @@ from rushes.project import Project
 from rushes.review.app import create_app
 from rushes.review.proxies import MediaJobs
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
 
 def is_local(host: str) -> bool:
     """Whether ``host`` is a loopback address (only this machine can connect)."""
@@ -177,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["LOCAL_HOSTS", "ReviewServer", "bind", "is_local", "main"]
+__all__ = ["ReviewServer", "bind", "is_local", "main"]
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 const $ = (id) => document.getElementById(id);
 const state = {
   session: null, shot: null, proposals: [], pid: null, fps: 24, frames: 0,
-  aReady: false, bReady: false, wipe: 50, polls: new Set(), view: 0,
+  aReady: false, bReady: false, wipe: 50, view: 0,
 };
 
 // ---------------------------------------------------------------------------- requests
